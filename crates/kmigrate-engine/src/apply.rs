@@ -1,0 +1,156 @@
+//! One `kmigrate apply`: take the lock, load the checkpoint, refuse a plan that changed under
+//! done steps (unless re-planning is accepted), then walk the DAG, recompiling it whenever a
+//! pattern expansion adds topics.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use kmigrate_dag::{Expansion, StepGraph, StepKind};
+use kmigrate_plan::Plan;
+
+use crate::checkpoint::Checkpoint;
+use crate::events::{Event, Reporter};
+use crate::lock::{LockError, PlanLock};
+use crate::state::{State, StateError, StateStore, StepState, StepStatus};
+use crate::walker::{StepRunner, StopSignal, WalkOptions, WalkSummary, walk};
+
+#[derive(Debug, Clone)]
+pub struct ApplyOptions {
+    /// Where the state file and the lock live.
+    pub state_dir: PathBuf,
+    /// Accept a plan that changed under done steps: those steps run again.
+    pub replan: bool,
+    pub walk: WalkOptions,
+}
+
+/// A done step whose definition in the plan is no longer what it ran with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChangedStep {
+    pub step: String,
+    pub before: serde_json::Value,
+    pub after: serde_json::Value,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error(transparent)]
+    Lock(#[from] LockError),
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error("the plan changed under {} done step(s): {}", .0.len(), .0.iter().map(|c| c.step.as_str()).collect::<Vec<_>>().join(", "))]
+    PlanChanged(Vec<ChangedStep>),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// Builds the step runner once the checkpoint exists (steps read and write it).
+pub trait RunnerFactory {
+    fn runner(&self, checkpoint: &Checkpoint) -> Arc<dyn StepRunner>;
+}
+
+pub async fn apply(
+    plan: &Plan,
+    options: &ApplyOptions,
+    factory: &dyn RunnerFactory,
+    reporter: Arc<dyn Reporter>,
+    stop: &StopSignal,
+) -> Result<WalkSummary, ApplyError> {
+    let store = StateStore::new(&options.state_dir, &plan.name);
+    let lock = PlanLock::acquire(&store.lock_path())?;
+    if let Some(holder) = &lock.took_over {
+        reporter.report(Event::LockTakenOver { holder: holder.to_string() });
+    }
+    let mut state = store.load()?.unwrap_or_else(|| State::new(&plan.name));
+    let mut graph = compile(plan, &state.expansion)?;
+    let changed = changed_steps(&graph, &state);
+    if !changed.is_empty() && !options.replan {
+        return Err(ApplyError::PlanChanged(changed));
+    }
+    for c in &changed {
+        reporter.report(Event::Warning {
+            step: Some(c.step.clone()),
+            message: "the plan changed under this done step; --replan given: it runs again".into(),
+        });
+    }
+    reconcile(&graph, &mut state);
+    let done =
+        graph.steps().filter(|s| state.step(&s.id.to_string()).is_some_and(|s| s.status == StepStatus::Done));
+    reporter.report(Event::ApplyStarted {
+        plan: plan.name.clone(),
+        steps: graph.len(),
+        already_done: done.count(),
+    });
+    let checkpoint = Checkpoint::new(store, state);
+    checkpoint.update(|_| ())?;
+    let runner = factory.runner(&checkpoint);
+
+    loop {
+        let summary =
+            walk(&graph, &checkpoint, runner.clone(), reporter.clone(), &options.walk, stop).await?;
+        if !summary.replan {
+            reporter.report(Event::ApplyFinished {
+                outcome: summary.outcome,
+                done: summary.done,
+                failed: summary.failed,
+                pending: summary.pending,
+            });
+            drop(lock);
+            return Ok(summary);
+        }
+        // An expand step finished: record what it matched and compile the larger graph.
+        let expansion = expansion_from_outputs(&graph, &checkpoint);
+        checkpoint.update(|s| s.expansion = expansion.clone())?;
+        graph = compile(plan, &expansion)?;
+        checkpoint.update(|s| reconcile(&graph, s))?;
+    }
+}
+
+fn compile(plan: &Plan, expansion: &Expansion) -> Result<StepGraph, ApplyError> {
+    kmigrate_dag::compile(plan, expansion).map_err(|e| ApplyError::Internal(e.to_string()))
+}
+
+/// Done steps whose fingerprint differs from the plan's current definition.
+pub fn changed_steps(graph: &StepGraph, state: &State) -> Vec<ChangedStep> {
+    graph
+        .steps()
+        .filter_map(|step| {
+            let st = state.step(&step.id.to_string())?;
+            (st.status == StepStatus::Done && st.fingerprint != step.fingerprint()).then(|| ChangedStep {
+                step: step.id.to_string(),
+                before: st.definition.clone(),
+                after: step.definition.clone(),
+            })
+        })
+        .collect()
+}
+
+/// Gives every step of the graph a state entry with its current definition. A step whose
+/// definition changed runs again (only reached with `--replan` for done steps).
+fn reconcile(graph: &StepGraph, state: &mut State) {
+    for step in graph.steps() {
+        let fingerprint = step.fingerprint();
+        let entry = state
+            .steps
+            .entry(step.id.to_string())
+            .or_insert_with(|| StepState::new(fingerprint.clone(), step.definition.clone()));
+        if entry.fingerprint != fingerprint {
+            if entry.status == StepStatus::Done {
+                entry.status = StepStatus::Pending;
+            }
+            entry.fingerprint = fingerprint;
+            entry.definition = step.definition.clone();
+        }
+    }
+}
+
+fn expansion_from_outputs(graph: &StepGraph, checkpoint: &Checkpoint) -> Expansion {
+    let mut expansion = checkpoint.snapshot().expansion;
+    for step in graph.steps().filter(|s| s.kind() == StepKind::Expand) {
+        let outputs = checkpoint.outputs(&step.id.to_string());
+        if let (Some(pattern), Some(topics)) = (step.subject(), outputs.get("topics")) {
+            let topics: Vec<String> = serde_json::from_value(topics.clone()).unwrap_or_default();
+            expansion.insert(pattern.to_string(), topics);
+        }
+    }
+    expansion
+}

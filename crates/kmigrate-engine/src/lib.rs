@@ -1,0 +1,25 @@
+//! `kmigrate-engine` executes a plan: the walker that runs ready steps of the sealed DAG under a
+//! concurrency bound, the checkpoint (a versioned state file written atomically on every step
+//! transition), the per-plan lock, the typed events reported to the CLI, the strategy table that
+//! decides each group's start offsets, and the steps themselves, which act on the clusters
+//! through `kmigrate-kafka`.
+
+pub mod apply;
+pub mod checkpoint;
+pub mod events;
+pub mod lock;
+pub mod offset_map;
+pub mod state;
+pub mod steps;
+pub mod strategy;
+pub mod walker;
+
+pub use apply::{ApplyError, ApplyOptions, ChangedStep, RunnerFactory, apply};
+pub use checkpoint::Checkpoint;
+pub use events::{Event, NullReporter, Outcome, RecordingReporter, Reporter};
+pub use lock::{LockError, LockInfo, PlanLock};
+pub use state::{State, StateError, StateStore, StepState, StepStatus};
+pub use steps::{Context, KafkaSteps, RunOptions, cluster_configs};
+pub use walker::{
+    StepError, StepHandle, StepOutcome, StepResult, StepRunner, StopSignal, WalkOptions, WalkSummary,
+};

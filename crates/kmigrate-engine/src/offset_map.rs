@@ -1,0 +1,160 @@
+//! The offset map of a copied partition: which target offset each copied source record got,
+//! stored as runs of consecutive offsets, and the exact translation of a consumer's position.
+
+use serde::{Deserialize, Serialize};
+
+/// The copy state of one partition, as checkpointed. Only records the target acknowledged are
+/// in it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartitionMap {
+    /// The next source offset to copy; `None` before the first record is copied.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<i64>,
+    /// `[source_start, target_start, length]`: source offsets `source_start..source_start+length`
+    /// went to `target_start..target_start+length`. Ascending in both offsets.
+    #[serde(default)]
+    pub runs: Vec<[i64; 3]>,
+}
+
+impl PartitionMap {
+    /// Records that source offset `src` was written at target offset `tgt`. Calls come in
+    /// source order (the producer is idempotent, so acknowledgements keep the order).
+    pub fn record(&mut self, src: i64, tgt: i64) {
+        match self.runs.last_mut() {
+            Some([s, t, len]) if *s + *len == src && *t + *len == tgt => *len += 1,
+            _ => self.runs.push([src, tgt, 1]),
+        }
+        self.next = Some(src + 1);
+    }
+
+    /// How many records were copied.
+    pub fn copied(&self) -> u64 {
+        self.runs.iter().map(|r| r[2] as u64).sum()
+    }
+
+    /// The first source offset copied.
+    pub fn first_source(&self) -> Option<i64> {
+        self.runs.first().map(|r| r[0])
+    }
+
+    /// The target offset after the last copied record.
+    pub fn target_end(&self) -> Option<i64> {
+        self.runs.last().map(|r| r[1] + r[2])
+    }
+
+    /// Whether `tgt` holds a copied record.
+    pub fn is_copy(&self, tgt: i64) -> bool {
+        let i = self.runs.partition_point(|r| r[1] + r[2] <= tgt);
+        self.runs.get(i).is_some_and(|r| r[1] <= tgt)
+    }
+
+    /// Where a consumer that has consumed every source record before `committed` starts on the
+    /// target without losing anything: the first target record it has not seen, copied or new
+    /// (records producers wrote to the target between copies). Also returns how many copied
+    /// records it has seen on the source yet will read again on the target (they sit after a
+    /// new record that it must not skip).
+    ///
+    /// `committed: None` means it consumed nothing; `target_earliest`/`target_end` bound the
+    /// target partition.
+    pub fn translate(&self, committed: Option<i64>, target_earliest: i64, target_end: i64) -> (i64, u64) {
+        let Some(first) = self.runs.first() else {
+            // Nothing copied: every record on the target is new.
+            return (target_earliest, 0);
+        };
+        let consumed = committed.unwrap_or(i64::MIN);
+        // (a) the first copied record it has not consumed
+        let unseen_copy =
+            self.runs.iter().find_map(|[s, t, len]| (consumed < s + len).then(|| t + (consumed - s).max(0)));
+        // (b) the first new record: before the first copy (producers switched before the copy
+        // wrote anything), in a gap between runs, or after them
+        let mut new_record = (target_earliest < first[1]).then_some(target_earliest);
+        let mut expected = first[1];
+        for [_, t, len] in self.runs.iter().filter(|_| new_record.is_none()) {
+            if *t > expected {
+                new_record = Some(expected);
+                break;
+            }
+            expected = t + len;
+        }
+        if new_record.is_none() && expected < target_end {
+            new_record = Some(expected);
+        }
+        let start = match (unseen_copy, new_record) {
+            (Some(a), Some(b)) => a.min(b),
+            (Some(a), None) => a,
+            (None, Some(b)) => b,
+            (None, None) => target_end.max(expected),
+        };
+        let duplicates = self
+            .runs
+            .iter()
+            .map(|[s, t, len]| {
+                // copies with source offset < consumed and target offset >= start
+                let seen_end = (consumed - s).clamp(0, *len);
+                let from = (start - t).clamp(0, *len);
+                (seen_end - from).max(0) as u64
+            })
+            .sum();
+        (start, duplicates)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(pairs: &[(i64, i64)]) -> PartitionMap {
+        let mut m = PartitionMap::default();
+        for (s, t) in pairs {
+            m.record(*s, *t);
+        }
+        m
+    }
+
+    #[test]
+    fn runs_stay_compact() {
+        let m = map(&[(0, 0), (1, 1), (2, 2), (5, 3), (6, 4), (7, 9)]);
+        assert_eq!(m.runs, vec![[0, 0, 3], [5, 3, 2], [7, 9, 1]]);
+        assert_eq!(m.copied(), 6);
+        assert_eq!(m.next, Some(8));
+        assert!(m.is_copy(4) && m.is_copy(9) && !m.is_copy(5) && !m.is_copy(10));
+    }
+
+    #[test]
+    fn a_drained_group_starts_at_the_first_new_record() {
+        // 100 copied records at 0..100, then producers wrote 20 new ones at 100..120.
+        let m = map(&(0..100).map(|i| (i, i)).collect::<Vec<_>>());
+        assert_eq!(m.translate(Some(100), 0, 120), (100, 0));
+        // Nothing new yet: it starts at the end.
+        assert_eq!(m.translate(Some(100), 0, 100), (100, 0));
+        // Not drained: it starts at its first unconsumed copy.
+        assert_eq!(m.translate(Some(60), 0, 120), (60, 0));
+        assert_eq!(m.translate(None, 0, 120), (0, 0));
+    }
+
+    #[test]
+    fn interleaved_new_records_are_never_skipped_and_duplicates_are_counted() {
+        // Copies 0..50 → 0..50; new records at 50..55; copies 50..80 → 55..85; new at 85..
+        let mut pairs: Vec<(i64, i64)> = (0..50).map(|i| (i, i)).collect();
+        pairs.extend((50..80).map(|i| (i, i + 5)));
+        let m = map(&pairs);
+        // Drained at 80: the first new record is 50; the 30 copies after it are seen again.
+        assert_eq!(m.translate(Some(80), 0, 90), (50, 30));
+        // Consumed up to 40: start at copy 40, no duplicates.
+        assert_eq!(m.translate(Some(40), 0, 90), (40, 0));
+        // Consumed up to 60: start at the new record 50, copies of 50..60 (target 55..65) again.
+        assert_eq!(m.translate(Some(60), 0, 90), (50, 10));
+    }
+
+    #[test]
+    fn records_written_before_the_first_copy_are_new() {
+        // Producers wrote 3 records before the copy started; copies 0..5 went to 3..8.
+        let m = map(&(0..5).map(|i| (i, i + 3)).collect::<Vec<_>>());
+        assert_eq!(m.translate(Some(5), 0, 10), (0, 5));
+    }
+
+    #[test]
+    fn nothing_copied_means_everything_is_new() {
+        assert_eq!(PartitionMap::default().translate(Some(10), 3, 9), (3, 0));
+    }
+}

@@ -1,0 +1,186 @@
+//! What every step shares: the plan, the options of this run, and the two cluster clients
+//! (connected on first use, so that a plan whose steps are all done never connects).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, FixedOffset};
+use kmigrate_kafka::{Cluster, ClusterConfig, TopicPartition};
+use kmigrate_plan::{Plan, PlanDiagnostic, TopicSelector};
+use tokio::sync::OnceCell;
+
+use crate::walker::{StepError, StepHandle};
+
+/// Options of one apply run that steps act on.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// `--approve cutover` was given.
+    pub approve_cutover: bool,
+    /// `--cutover-at`: the cutover time to record at the manual gate.
+    pub cutover_at: Option<DateTime<FixedOffset>>,
+    /// `--wait-timeout`: how long a wait may last in this run before pausing.
+    pub wait_timeout: Option<Duration>,
+    pub connect_timeout: Duration,
+    /// How often waits poll the clusters.
+    pub poll_interval: Duration,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            approve_cutover: false,
+            cutover_at: None,
+            wait_timeout: None,
+            connect_timeout: Duration::from_secs(30),
+            poll_interval: Duration::from_secs(1),
+        }
+    }
+}
+
+pub struct Context {
+    pub plan: Arc<Plan>,
+    /// Directory of the plan file: `export` and `from_file` paths are relative to it.
+    pub plan_dir: PathBuf,
+    pub options: RunOptions,
+    source_config: ClusterConfig,
+    target_config: ClusterConfig,
+    source: OnceCell<Cluster>,
+    target: OnceCell<Cluster>,
+}
+
+/// Builds the two client configurations, resolving `${VAR}` references with `lookup`. Every
+/// missing variable is reported, at its line in the plan.
+pub fn cluster_configs(
+    plan: &Plan,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<(ClusterConfig, ClusterConfig), Vec<PlanDiagnostic>> {
+    let mut missing = Vec::new();
+    let mut build = |label: &str, c: &kmigrate_plan::Cluster| {
+        let mut resolve = |t: &kmigrate_plan::Template| match t.resolve(lookup) {
+            Ok(v) => v,
+            Err(vars) => {
+                missing
+                    .extend(vars.iter().map(|m| kmigrate_plan::missing_var_diagnostic(&plan.source_file, m)));
+                String::new()
+            }
+        };
+        let mut config = ClusterConfig::new(label, resolve(&c.bootstrap_servers));
+        for p in &c.properties {
+            config = config.with_property(p.key.clone(), resolve(&p.value));
+        }
+        config
+    };
+    let source = build("source", &plan.source);
+    let target = build("target", &plan.target);
+    if missing.is_empty() { Ok((source, target)) } else { Err(missing) }
+}
+
+impl Context {
+    pub fn new(
+        plan: Arc<Plan>,
+        plan_dir: PathBuf,
+        options: RunOptions,
+        source_config: ClusterConfig,
+        target_config: ClusterConfig,
+    ) -> Self {
+        Context {
+            plan,
+            plan_dir,
+            options,
+            source_config,
+            target_config,
+            source: OnceCell::new(),
+            target: OnceCell::new(),
+        }
+    }
+
+    pub async fn source(&self) -> Result<&Cluster, StepError> {
+        self.source
+            .get_or_try_init(|| Cluster::connect(self.source_config.clone(), self.options.connect_timeout))
+            .await
+            .map_err(kafka_error)
+    }
+
+    pub async fn target(&self) -> Result<&Cluster, StepError> {
+        self.target
+            .get_or_try_init(|| Cluster::connect(self.target_config.clone(), self.options.connect_timeout))
+            .await
+            .map_err(kafka_error)
+    }
+
+    /// The concrete topics of the plan: named ones, then those patterns matched (as recorded by
+    /// the expand steps).
+    pub fn topics(&self, handle: &StepHandle) -> Vec<String> {
+        let expansion = handle.checkpoint.snapshot().expansion;
+        let mut out: Vec<String> = Vec::new();
+        for spec in &self.plan.topics {
+            if let TopicSelector::Name(n) = &spec.selector
+                && !out.contains(n)
+            {
+                out.push(n.clone());
+            }
+        }
+        for spec in &self.plan.topics {
+            if let TopicSelector::Pattern(re) = &spec.selector {
+                for t in expansion.get(re.as_str()).into_iter().flatten() {
+                    if !out.contains(t) {
+                        out.push(t.clone());
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// The partitions of `topics` on a cluster, in order.
+    pub async fn partitions(
+        &self,
+        cluster: &Cluster,
+        topics: &[String],
+    ) -> Result<Vec<TopicPartition>, StepError> {
+        let names: Vec<&str> = topics.iter().map(String::as_str).collect();
+        let found = cluster.topics(&names).await.map_err(kafka_error)?;
+        let mut out = Vec::new();
+        for t in topics {
+            let info = found.get(t).ok_or_else(|| {
+                StepError::fatal(format!("topic {t} does not exist on the {} cluster", cluster.label()))
+            })?;
+            out.extend(info.partitions.iter().map(|p| TopicPartition::new(t.clone(), p.id)));
+        }
+        Ok(out)
+    }
+
+    /// Waits `poll_interval`, unless the step is asked to stop first (then `false`).
+    pub async fn pause_between_polls(&self, handle: &StepHandle) -> bool {
+        tokio::select! {
+            _ = tokio::time::sleep(self.options.poll_interval) => true,
+            _ = handle.stopped() => false,
+        }
+    }
+}
+
+/// Kafka errors become step errors; the broker being briefly away is worth retrying.
+pub fn kafka_error(e: kmigrate_kafka::Error) -> StepError {
+    use kmigrate_kafka::Error as E;
+    let transient = matches!(e, E::Unreachable { .. } | E::Timeout { .. })
+        || e.code().is_some_and(|c| {
+            use kmigrate_kafka::RDKafkaErrorCode as C;
+            matches!(
+                c,
+                C::NotCoordinator
+                    | C::CoordinatorNotAvailable
+                    | C::CoordinatorLoadInProgress
+                    | C::LeaderNotAvailable
+                    | C::NotLeaderForPartition
+                    | C::RequestTimedOut
+                    | C::BrokerNotAvailable
+                    | C::NetworkException
+                    | C::UnknownTopicOrPartition
+                    // librdkafka: "Failed to query partition leaders: No leaders found", right
+                    // after a topic was created.
+                    | C::NoEnt
+            )
+        });
+    StepError { message: e.to_string(), transient }
+}

@@ -1,0 +1,30 @@
+//! `expand:<pattern>`: list the source's topics matching a `pattern:` entry (internal topics
+//! never match). The engine then compiles the matched topics' steps into the DAG.
+
+use kmigrate_plan::TopicSelector;
+use serde_json::json;
+
+use super::context::{Context, kafka_error};
+use crate::walker::{StepError, StepHandle, StepOutcome, StepResult};
+
+pub async fn run(ctx: &Context, h: &StepHandle) -> StepResult {
+    let pattern = h.step.subject().unwrap_or_default();
+    let re = ctx
+        .plan
+        .topics
+        .iter()
+        .find_map(|t| match &t.selector {
+            TopicSelector::Pattern(re) if re.as_str() == pattern => Some(re),
+            _ => None,
+        })
+        .ok_or_else(|| StepError::fatal(format!("pattern {pattern} is not in the plan")))?;
+    let metadata = ctx.source().await?.metadata().await.map_err(kafka_error)?;
+    let topics: Vec<&String> = metadata.topics.keys().filter(|t| re.is_match(t)).collect();
+    if topics.is_empty() {
+        h.warn(format!("pattern {pattern} matches no topic on the source"));
+    }
+    Ok(StepOutcome::Done {
+        summary: format!("{} topic(s) match {pattern}", topics.len()),
+        outputs: json!({ "topics": topics }),
+    })
+}

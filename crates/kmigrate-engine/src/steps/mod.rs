@@ -1,0 +1,64 @@
+//! The steps: each reads the clusters before it acts, so a step interrupted half-way is safely
+//! run again.
+
+mod context;
+pub mod copy;
+mod cutover;
+mod drain;
+mod expand;
+pub mod export;
+mod groups;
+pub mod offsets;
+mod preflight;
+pub mod topic;
+mod verify;
+mod wait;
+
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+use kmigrate_dag::StepKind;
+
+pub use context::{Context, RunOptions, cluster_configs};
+
+use crate::apply::RunnerFactory;
+use crate::checkpoint::Checkpoint;
+use crate::walker::{StepHandle, StepOutcome, StepResult, StepRunner};
+
+/// Runs every kind of step against the plan's clusters.
+pub struct KafkaSteps {
+    ctx: Arc<Context>,
+}
+
+impl KafkaSteps {
+    pub fn new(ctx: Context) -> Self {
+        KafkaSteps { ctx: Arc::new(ctx) }
+    }
+}
+
+impl RunnerFactory for KafkaSteps {
+    fn runner(&self, _checkpoint: &Checkpoint) -> Arc<dyn StepRunner> {
+        let ctx = self.ctx.clone();
+        Arc::new(move |h: StepHandle| -> BoxFuture<'static, StepResult> {
+            let ctx = ctx.clone();
+            Box::pin(async move { run(&ctx, &h).await })
+        })
+    }
+}
+
+async fn run(ctx: &Context, h: &StepHandle) -> StepResult {
+    match h.step.kind() {
+        StepKind::Preflight => preflight::run(ctx, h).await,
+        StepKind::Expand => expand::run(ctx, h).await,
+        StepKind::Topic => topic::run(ctx, h).await,
+        StepKind::Copy => copy::run(ctx, h).await,
+        StepKind::Cutover => cutover::run(ctx, h).await,
+        StepKind::Synced => Ok(StepOutcome::Done {
+            outputs: serde_json::Value::Null,
+            summary: "every copy has finished".into(),
+        }),
+        StepKind::Drain => drain::run(ctx, h).await,
+        StepKind::Offsets => offsets::run(ctx, h).await,
+        StepKind::Verify => verify::run(ctx, h).await,
+    }
+}

@@ -1,0 +1,85 @@
+//! `verify`: check the end state. Committed offsets on the target are at (or, once consumers
+//! restarted there, past) what `offsets:<g>` computed; export files exist and hold exactly the
+//! computed offsets; every copied partition matches the source (see `copy::verify`).
+
+use kmigrate_dag::StepKind;
+use kmigrate_kafka::TopicPartition;
+use kmigrate_plan::OffsetStore;
+use serde_json::json;
+
+use super::context::{Context, kafka_error};
+use super::offsets::Decided;
+use super::{copy, export};
+use crate::walker::{StepError, StepHandle, StepOutcome, StepResult};
+
+pub async fn run(ctx: &Context, h: &StepHandle) -> StepResult {
+    let mut problems = Vec::new();
+    let mut checked = Vec::new();
+    for group in &ctx.plan.groups {
+        let Some(decided) = h
+            .checkpoint
+            .outputs(&format!("{}:{}", StepKind::Offsets, group.id))
+            .get("decided")
+            .and_then(|d| serde_json::from_value::<Decided>(d.clone()).ok())
+        else {
+            problems.push(format!("group {}: no offsets were recorded", group.id));
+            continue;
+        };
+        let want = decided.offsets();
+        match group.offsets {
+            OffsetStore::BrokerManaged => {
+                let parts: Vec<TopicPartition> = want.keys().cloned().collect();
+                let have =
+                    ctx.target().await?.committed_offsets(&group.id, &parts).await.map_err(kafka_error)?;
+                let mut ahead = 0;
+                for (p, o) in &want {
+                    match have.get(p).copied().flatten() {
+                        Some(c) if c == *o => {}
+                        Some(c) if c > *o => ahead += 1,
+                        Some(c) => {
+                            problems.push(format!("group {} on {p}: committed {c}, expected {o}", group.id))
+                        }
+                        None => problems
+                            .push(format!("group {} on {p}: nothing committed, expected {o}", group.id)),
+                    }
+                }
+                let note = if ahead > 0 {
+                    format!(" ({ahead} partitions already consumed further)")
+                } else {
+                    String::new()
+                };
+                checked.push(format!("group {}: {} committed offsets{note}", group.id, want.len()));
+            }
+            OffsetStore::SelfStored => {
+                let Some(rel) = &group.export else { continue };
+                let path = ctx.plan_dir.join(rel);
+                match std::fs::read_to_string(&path)
+                    .map_err(|e| e.to_string())
+                    .and_then(|t| export::parse_csv(&t))
+                {
+                    Ok(found) if found == want => {
+                        checked.push(format!("group {}: {} exported", group.id, path.display()))
+                    }
+                    Ok(_) => problems.push(format!(
+                        "{} no longer holds the computed offsets of group {}",
+                        path.display(),
+                        group.id
+                    )),
+                    Err(e) => problems.push(format!("{}: {e}", path.display())),
+                }
+            }
+        }
+    }
+    let copies = copy::verify(ctx, h).await?;
+    problems.extend(copies.problems);
+    if let Some(line) = copies.summary {
+        checked.push(line);
+    }
+    if !problems.is_empty() {
+        return Err(StepError::fatal(problems.join("\n")));
+    }
+    Ok(StepOutcome::Done {
+        summary: if checked.is_empty() { "nothing to check".into() } else { checked.join("; ") },
+        outputs: json!({ "checked": checked }),
+    })
+}

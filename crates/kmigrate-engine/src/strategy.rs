@@ -1,0 +1,220 @@
+//! Which offset a consumer group starts from on the target: the strategy table of the design,
+//! as a pure function of facts already read (watermarks, by-time answers, explicit offsets, the
+//! copy's offset map). The `offsets:<g>` step gathers the facts and applies the decision.
+
+use chrono::{DateTime, FixedOffset};
+use kmigrate_plan::{DataMode, Loss, OffsetStore, SyncBy};
+use serde::{Deserialize, Serialize};
+
+/// The rule that decides a group's start offsets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "rule", rename_all = "kebab-case")]
+pub enum Rule {
+    /// The end of each partition when the offsets are resolved (after the cutover and drain).
+    Latest,
+    /// The first retained offset (0 unless retention removed older records).
+    Earliest,
+    /// The first record whose timestamp is at or after the cutover time T.
+    ByTime { time: DateTime<FixedOffset> },
+    /// The target offset of the first record the group has not consumed, from the copy's offset map.
+    ExactFromMap,
+    /// Explicit offsets from the plan's `from_file`.
+    FromFile,
+}
+
+impl std::fmt::Display for Rule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Rule::Latest => f.write_str("latest"),
+            Rule::Earliest => f.write_str("earliest"),
+            Rule::ByTime { time } => write!(f, "by time {}", time.to_rfc3339()),
+            Rule::ExactFromMap => f.write_str("exact from offset map"),
+            Rule::FromFile => f.write_str("from file"),
+        }
+    }
+}
+
+/// The strategy table (DESIGN.md), plus the explicit-file fallback and exact translation.
+///
+/// `time` is the recorded cutover time T (margin already applied); `exact_map` says whether
+/// kmigrate copied the data and so holds an offset map.
+pub fn rule_for(
+    data: DataMode,
+    store: OffsetStore,
+    loss: Loss,
+    from_file: bool,
+    exact_map: bool,
+    time: DateTime<FixedOffset>,
+) -> Rule {
+    if from_file {
+        return Rule::FromFile;
+    }
+    match (data, store, loss) {
+        (DataMode::Synced(_), OffsetStore::BrokerManaged, Loss::Tolerant) => Rule::Latest,
+        (DataMode::Synced(SyncBy::Kmigrate), _, _) if exact_map => Rule::ExactFromMap,
+        (DataMode::Synced(_), OffsetStore::BrokerManaged, Loss::Strict) => Rule::ByTime { time },
+        (DataMode::Synced(_), OffsetStore::SelfStored, _) => Rule::ByTime { time },
+        (DataMode::NotSynced, OffsetStore::BrokerManaged, Loss::Tolerant) => Rule::Latest,
+        (DataMode::NotSynced, OffsetStore::BrokerManaged, Loss::Strict) => Rule::Earliest,
+        (DataMode::NotSynced, OffsetStore::SelfStored, _) => Rule::Earliest,
+        // Dual write: the target already holds every record produced since T; a strict group
+        // starts there (and may see again what it consumed from the source after T).
+        (DataMode::DualWrite, _, Loss::Tolerant) => Rule::Latest,
+        (DataMode::DualWrite, _, Loss::Strict) => Rule::ByTime { time },
+    }
+}
+
+/// A by-time lookup's answer for one partition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeAnswer {
+    /// The first offset whose record timestamp is ≥ T.
+    Offset(i64),
+    /// No record at or after T: the end of the partition.
+    End,
+    /// The partition's records carry no timestamps (or LogAppendTime): the answer is meaningless.
+    NoTimestamps,
+}
+
+/// What is known about one target partition when deciding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PartitionFacts {
+    /// First retained offset on the target.
+    pub earliest: i64,
+    /// End offset (high watermark) on the target.
+    pub latest: i64,
+    pub by_time: Option<TimeAnswer>,
+    pub from_file: Option<i64>,
+    pub exact: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Decision {
+    pub offset: i64,
+    /// Why, when more than the rule explains it (end of partition, retention clamp).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecideError {
+    #[error("records carry no timestamps, so a by-time lookup is meaningless")]
+    NoTimestamps,
+    #[error("{0} gave no offset for this partition")]
+    MissingFact(&'static str),
+}
+
+/// The start offset for one partition under `rule`, clamped into the retained range.
+pub fn decide(rule: &Rule, f: &PartitionFacts) -> Result<Decision, DecideError> {
+    let (raw, mut note) = match rule {
+        Rule::Latest => (f.latest, None),
+        Rule::Earliest => {
+            let note = (f.earliest > 0).then(|| format!("retention trimmed 0..{}", f.earliest));
+            (f.earliest, note)
+        }
+        Rule::ByTime { time } => match f.by_time.ok_or(DecideError::MissingFact("the by-time lookup"))? {
+            TimeAnswer::Offset(o) => (o, None),
+            TimeAnswer::End => {
+                (f.latest, Some(format!("no record at or after {}: end of partition", time.to_rfc3339())))
+            }
+            TimeAnswer::NoTimestamps => return Err(DecideError::NoTimestamps),
+        },
+        Rule::ExactFromMap => (f.exact.ok_or(DecideError::MissingFact("the offset map"))?, None),
+        Rule::FromFile => (f.from_file.ok_or(DecideError::MissingFact("the from_file offsets"))?, None),
+    };
+    let offset = raw.clamp(f.earliest, f.latest.max(f.earliest));
+    if offset != raw {
+        let why = if raw < f.earliest {
+            format!("{raw} is no longer retained: earliest retained offset {offset}")
+        } else {
+            format!("{raw} is past the end of the partition: clamped to {offset}")
+        };
+        note = Some(match note {
+            Some(n) => format!("{n}; {why}"),
+            None => why,
+        });
+    }
+    Ok(Decision { offset, note })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use DataMode::*;
+    use Loss::*;
+    use OffsetStore::*;
+
+    fn t() -> DateTime<FixedOffset> {
+        DateTime::parse_from_rfc3339("2026-11-25T02:00:00+08:00").unwrap()
+    }
+
+    fn rule(data: DataMode, store: OffsetStore, loss: Loss) -> Rule {
+        rule_for(data, store, loss, false, false, t())
+    }
+
+    const EXTERNAL: DataMode = Synced(SyncBy::External);
+
+    #[test]
+    fn the_strategy_table_row_by_row() {
+        // synced | broker | tolerant → latest
+        assert_eq!(rule(EXTERNAL, BrokerManaged, Tolerant), Rule::Latest);
+        // synced | broker | strict → by time of the cutover
+        assert_eq!(rule(EXTERNAL, BrokerManaged, Strict), Rule::ByTime { time: t() });
+        // synced | self-stored | either → the offsets at the cutover time
+        assert_eq!(rule(EXTERNAL, SelfStored, Strict), Rule::ByTime { time: t() });
+        assert_eq!(rule(EXTERNAL, SelfStored, Tolerant), Rule::ByTime { time: t() });
+        // not synced | broker | tolerant → latest
+        assert_eq!(rule(NotSynced, BrokerManaged, Tolerant), Rule::Latest);
+        // not synced | broker | strict → earliest
+        assert_eq!(rule(NotSynced, BrokerManaged, Strict), Rule::Earliest);
+        // not synced | self-stored | either → 0, or the earliest retained
+        assert_eq!(rule(NotSynced, SelfStored, Strict), Rule::Earliest);
+        assert_eq!(rule(NotSynced, SelfStored, Tolerant), Rule::Earliest);
+        // dual write
+        assert_eq!(rule(DualWrite, BrokerManaged, Tolerant), Rule::Latest);
+        assert_eq!(rule(DualWrite, BrokerManaged, Strict), Rule::ByTime { time: t() });
+    }
+
+    #[test]
+    fn kmigrate_copies_make_strict_and_self_stored_groups_exact() {
+        let k = Synced(SyncBy::Kmigrate);
+        assert_eq!(rule_for(k, BrokerManaged, Strict, false, true, t()), Rule::ExactFromMap);
+        assert_eq!(rule_for(k, SelfStored, Tolerant, false, true, t()), Rule::ExactFromMap);
+        assert_eq!(rule_for(k, BrokerManaged, Tolerant, false, true, t()), Rule::Latest);
+        // Without a map (not yet available), kmigrate's copy falls back to the time lookup.
+        assert_eq!(rule_for(k, BrokerManaged, Strict, false, false, t()), Rule::ByTime { time: t() });
+        // An explicit file always wins.
+        assert_eq!(rule_for(k, BrokerManaged, Strict, true, true, t()), Rule::FromFile);
+    }
+
+    #[test]
+    fn decisions_respect_retention_and_the_end_of_the_partition() {
+        let facts = PartitionFacts { earliest: 1200, latest: 5000, ..Default::default() };
+        assert_eq!(decide(&Rule::Latest, &facts).unwrap(), Decision { offset: 5000, note: None });
+        let d = decide(&Rule::Earliest, &facts).unwrap();
+        assert_eq!(d.offset, 1200);
+        assert_eq!(d.note.as_deref(), Some("retention trimmed 0..1200"));
+        assert_eq!(
+            decide(&Rule::Earliest, &PartitionFacts::default()).unwrap(),
+            Decision { offset: 0, note: None }
+        );
+
+        let by_time = Rule::ByTime { time: t() };
+        let at = |a| PartitionFacts { by_time: Some(a), ..facts };
+        assert_eq!(decide(&by_time, &at(TimeAnswer::Offset(4100))).unwrap().offset, 4100);
+        let end = decide(&by_time, &at(TimeAnswer::End)).unwrap();
+        assert_eq!(end.offset, 5000);
+        assert!(end.note.unwrap().contains("end of partition"));
+        assert_eq!(decide(&by_time, &at(TimeAnswer::NoTimestamps)), Err(DecideError::NoTimestamps));
+        assert_eq!(decide(&by_time, &facts), Err(DecideError::MissingFact("the by-time lookup")));
+
+        // An explicit offset below the retained start is clamped, and the output says so.
+        let file = PartitionFacts { from_file: Some(10), ..facts };
+        let d = decide(&Rule::FromFile, &file).unwrap();
+        assert_eq!(d.offset, 1200);
+        assert!(d.note.unwrap().contains("no longer retained"));
+        let file = PartitionFacts { from_file: Some(9000), ..facts };
+        assert_eq!(decide(&Rule::FromFile, &file).unwrap().offset, 5000);
+        let exact = PartitionFacts { exact: Some(4242), ..facts };
+        assert_eq!(decide(&Rule::ExactFromMap, &exact).unwrap().offset, 4242);
+    }
+}

@@ -1,0 +1,307 @@
+//! Typed errors of every cluster operation.
+//!
+//! Every variant names the cluster (`label`: "source" or "target") so that a message read on its own still says
+//! where the problem is. Messages never contain client property values (see [`crate::ClusterConfig`]).
+
+use std::fmt;
+use std::time::Duration;
+
+use rdkafka::types::RDKafkaErrorCode;
+
+use crate::types::TopicPartition;
+
+/// Result of a cluster operation.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A member of a consumer group, as reported by the broker's DescribeGroups answer.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+pub struct GroupMember {
+    /// The member id the coordinator assigned.
+    pub member_id: String,
+    /// The `client.id` the member's client configured.
+    pub client_id: String,
+    /// The host the member connected from (as the broker saw it, e.g. `/10.0.0.7`).
+    pub host: String,
+}
+
+impl fmt::Display for GroupMember {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "member {} (client.id {}, host {})",
+            self.member_id, self.client_id, self.host
+        )
+    }
+}
+
+/// An error of a cluster operation.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The client configuration was rejected by the Kafka client library (unknown property, invalid value).
+    #[error("invalid client configuration for the {label} cluster: {detail}")]
+    InvalidConfig { label: String, detail: String },
+
+    /// No broker of the cluster answered in time.
+    #[error(
+        "the {label} cluster is unreachable: no answer from bootstrap servers {bootstrap} after waiting {}{}",
+        humantime_like(*waited),
+        detail_suffix(detail)
+    )]
+    Unreachable {
+        label: String,
+        bootstrap: String,
+        waited: Duration,
+        detail: String,
+    },
+
+    /// The brokers refused the credentials (SASL) or the TLS handshake failed.
+    #[error("authentication failed on the {label} cluster ({bootstrap}): {detail}")]
+    AuthenticationFailed {
+        label: String,
+        bootstrap: String,
+        detail: String,
+    },
+
+    /// The principal lacks a permission the operation needs.
+    #[error("not authorized on the {label} cluster to {operation}: {detail}")]
+    NotAuthorized {
+        label: String,
+        operation: String,
+        detail: String,
+    },
+
+    /// A topic does not exist.
+    #[error("topic `{topic}` does not exist on the {label} cluster")]
+    TopicNotFound { label: String, topic: String },
+
+    /// A partition does not exist (the topic does, with fewer partitions).
+    #[error("partition {partition} does not exist on the {label} cluster")]
+    PartitionNotFound {
+        label: String,
+        partition: TopicPartition,
+    },
+
+    /// A consumer group does not exist (the broker does not list it).
+    #[error("consumer group `{group}` does not exist on the {label} cluster")]
+    GroupNotFound { label: String, group: String },
+
+    /// A topic to create exists already.
+    #[error("topic `{topic}` already exists on the {label} cluster")]
+    TopicAlreadyExists { label: String, topic: String },
+
+    /// Offsets were not committed because the group has active members (kmigrate checked before committing).
+    #[error(
+        "refusing to commit offsets for consumer group `{group}` on the {label} cluster: it has {} active member(s): {}; stop these consumers and retry",
+        members.len(),
+        list(members)
+    )]
+    GroupHasActiveMembers {
+        label: String,
+        group: String,
+        members: Vec<GroupMember>,
+    },
+
+    /// The broker refused the offset commit because the group is active (it has members or is rebalancing).
+    #[error(
+        "the {label} cluster refused to commit offsets for consumer group `{group}`: the group has active members or is rebalancing ({code:?}); stop its consumers and retry"
+    )]
+    CommitRefusedGroupActive {
+        label: String,
+        group: String,
+        code: RDKafkaErrorCode,
+    },
+
+    /// A by-time lookup would be wrong because records carry no timestamp.
+    #[error(
+        "offsets cannot be looked up by time on the {label} cluster: these partitions have records without timestamps: {}; give explicit offsets instead (a topic,partition,offset CSV file)",
+        list(partitions)
+    )]
+    TimestampsMissing {
+        label: String,
+        partitions: Vec<TopicPartition>,
+    },
+
+    /// The broker does not implement the request (or this version of it).
+    #[error("{operation} is not supported by the {label} cluster: {detail}")]
+    Unsupported {
+        label: String,
+        operation: String,
+        detail: String,
+    },
+
+    /// The operation did not complete in time.
+    #[error("{operation} on the {label} cluster timed out after {}", humantime_like(*waited))]
+    Timeout {
+        label: String,
+        operation: String,
+        waited: Duration,
+    },
+
+    /// Any other error the broker or the client library reported.
+    #[error("{operation} on the {label} cluster failed: {detail}")]
+    Kafka {
+        label: String,
+        operation: String,
+        code: Option<RDKafkaErrorCode>,
+        detail: String,
+    },
+
+    /// Several items of one batched operation failed; each error names its item.
+    #[error("{operation} on the {label} cluster failed for {} item(s): {}", errors.len(), list(errors))]
+    Several {
+        label: String,
+        operation: String,
+        errors: Vec<Error>,
+    },
+}
+
+impl Error {
+    /// The librdkafka / Kafka protocol error code behind this error, where there is one.
+    pub fn code(&self) -> Option<RDKafkaErrorCode> {
+        match self {
+            Error::Kafka { code, .. } => *code,
+            Error::CommitRefusedGroupActive { code, .. } => Some(*code),
+            _ => None,
+        }
+    }
+}
+
+fn list<T: fmt::Display>(items: &[T]) -> String {
+    items
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn detail_suffix(detail: &str) -> String {
+    if detail.is_empty() {
+        String::new()
+    } else {
+        format!(" (last error: {detail})")
+    }
+}
+
+/// `1.5s`, `250ms`, `20s`: short, exact enough for messages.
+pub(crate) fn humantime_like(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms < 1000 {
+        format!("{ms}ms")
+    } else if ms % 1000 == 0 {
+        format!("{}s", ms / 1000)
+    } else {
+        format!("{:.1}s", d.as_secs_f64())
+    }
+}
+
+/// Maps a librdkafka / protocol error code of operation `operation` to a typed error (timeouts, authorization
+/// and unsupported requests get their own variants; "not found" codes are mapped by the callers, which know the
+/// item's name).
+pub(crate) fn from_code(
+    label: &str,
+    operation: &str,
+    code: RDKafkaErrorCode,
+    detail: Option<&str>,
+    waited: Duration,
+) -> Error {
+    let detail = match detail {
+        Some(d) if !d.is_empty() => d.to_string(),
+        _ => code.to_string(),
+    };
+    use RDKafkaErrorCode as C;
+    match code {
+        C::OperationTimedOut | C::RequestTimedOut => Error::Timeout {
+            label: label.into(),
+            operation: operation.into(),
+            waited,
+        },
+        C::TopicAuthorizationFailed
+        | C::GroupAuthorizationFailed
+        | C::ClusterAuthorizationFailed
+        | C::TransactionalIdAuthorizationFailed
+        | C::DelegationTokenAuthorizationFailed => Error::NotAuthorized {
+            label: label.into(),
+            operation: operation.into(),
+            detail,
+        },
+        C::UnsupportedVersion | C::UnsupportedFeature => Error::Unsupported {
+            label: label.into(),
+            operation: operation.into(),
+            detail,
+        },
+        _ => Error::Kafka {
+            label: label.into(),
+            operation: operation.into(),
+            code: Some(code),
+            detail,
+        },
+    }
+}
+
+/// Collapses per-item errors: none → Ok, one → that error, several → [`Error::Several`].
+pub(crate) fn collect(label: &str, operation: &str, mut errors: Vec<Error>) -> Result<()> {
+    match errors.len() {
+        0 => Ok(()),
+        1 => Err(errors.remove(0)),
+        _ => Err(Error::Several {
+            label: label.into(),
+            operation: operation.into(),
+            errors,
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unreachable_names_label_address_and_wait() {
+        let e = Error::Unreachable {
+            label: "source".into(),
+            bootstrap: "127.0.0.1:1".into(),
+            waited: Duration::from_millis(1500),
+            detail: "Connection refused".into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "the source cluster is unreachable: no answer from bootstrap servers 127.0.0.1:1 after waiting 1.5s (last error: Connection refused)"
+        );
+    }
+
+    #[test]
+    fn active_members_are_listed() {
+        let e = Error::GroupHasActiveMembers {
+            label: "target".into(),
+            group: "billing".into(),
+            members: vec![GroupMember {
+                member_id: "m-1".into(),
+                client_id: "billing-app".into(),
+                host: "/10.0.0.7".into(),
+            }],
+        };
+        let s = e.to_string();
+        assert!(s.contains("member m-1 (client.id billing-app, host /10.0.0.7)"), "{s}");
+        assert!(s.contains("1 active member(s)"), "{s}");
+    }
+
+    #[test]
+    fn codes_map_to_typed_variants() {
+        let w = Duration::from_secs(2);
+        assert!(matches!(
+            from_code("source", "x", RDKafkaErrorCode::GroupAuthorizationFailed, None, w),
+            Error::NotAuthorized { .. }
+        ));
+        assert!(matches!(
+            from_code("source", "x", RDKafkaErrorCode::OperationTimedOut, None, w),
+            Error::Timeout { .. }
+        ));
+        assert!(matches!(
+            from_code("source", "x", RDKafkaErrorCode::UnsupportedVersion, None, w),
+            Error::Unsupported { .. }
+        ));
+        assert_eq!(humantime_like(Duration::from_millis(250)), "250ms");
+        assert_eq!(humantime_like(Duration::from_secs(20)), "20s");
+    }
+}

@@ -1,0 +1,133 @@
+//! Reading whole records (key, value, headers, timestamp) from a partition range, streamed to a
+//! visitor so that memory stays bounded. Used to reconcile a resumed copy and to verify copies.
+
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::Consumer;
+use rdkafka::error::KafkaError;
+use rdkafka::message::{Headers, Message};
+use rdkafka::{Offset, TopicPartitionList};
+
+use crate::client::Cluster;
+use crate::error::{Error, Result};
+use crate::types::TopicPartition;
+
+/// A record as read, owned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordData {
+    pub offset: i64,
+    pub key: Option<Vec<u8>>,
+    pub value: Option<Vec<u8>>,
+    pub headers: Vec<(String, Option<Vec<u8>>)>,
+    /// Milliseconds since the epoch, whatever its type; `None` when the record has none.
+    pub timestamp: Option<i64>,
+}
+
+impl RecordData {
+    /// A digest of everything a copy must preserve (not the offset): equal records have equal
+    /// digests. Stable within a process, which is all verification needs.
+    pub fn digest(&self) -> u64 {
+        let mut h = DefaultHasher::new();
+        self.key.hash(&mut h);
+        self.value.hash(&mut h);
+        self.headers.hash(&mut h);
+        self.timestamp.hash(&mut h);
+        h.finish()
+    }
+
+    /// Same content (everything but the offset).
+    pub fn same_content(&self, other: &RecordData) -> bool {
+        self.key == other.key && self.value == other.value && self.headers == other.headers && self.timestamp == other.timestamp
+    }
+}
+
+impl Cluster {
+    /// Calls `visit` with every record of `partition` from `start`, until offset `end`
+    /// (exclusive) or, without `end`, until the partition's end as the fetch reports it. Stops
+    /// early when `visit` returns false. Fails when no record arrives for `idle_timeout`.
+    pub async fn scan_partition<F>(
+        &self,
+        partition: &TopicPartition,
+        start: i64,
+        end: Option<i64>,
+        idle_timeout: Duration,
+        mut visit: F,
+    ) -> Result<()>
+    where
+        F: FnMut(RecordData) -> bool + Send + 'static,
+    {
+        if end.is_some_and(|e| e <= start) {
+            return Ok(());
+        }
+        let tp = partition.clone();
+        let this = self.clone();
+        self.blocking(move |_| {
+            let operation = format!("reading {tp}");
+            let consumer = this.scan_consumer()?;
+            let mut tpl = TopicPartitionList::new();
+            tpl.add_partition_offset(&tp.topic, tp.partition, Offset::Offset(start))
+                .map_err(|e| this.kafka_error(&operation, &e, Duration::ZERO))?;
+            consumer.assign(&tpl).map_err(|e| this.kafka_error(&operation, &e, Duration::ZERO))?;
+            let mut last_progress = Instant::now();
+            loop {
+                match consumer.poll(Duration::from_millis(100)) {
+                    Some(Ok(m)) => {
+                        last_progress = Instant::now();
+                        if end.is_some_and(|e| m.offset() >= e) {
+                            return Ok(());
+                        }
+                        let record = RecordData {
+                            offset: m.offset(),
+                            key: m.key().map(<[u8]>::to_vec),
+                            value: m.payload().map(<[u8]>::to_vec),
+                            headers: m
+                                .headers()
+                                .map(|h| h.iter().map(|x| (x.key.to_string(), x.value.map(<[u8]>::to_vec))).collect())
+                                .unwrap_or_default(),
+                            timestamp: match m.timestamp() {
+                                rdkafka::Timestamp::CreateTime(t) | rdkafka::Timestamp::LogAppendTime(t) if t >= 0 => Some(t),
+                                _ => None,
+                            },
+                        };
+                        if !visit(record) || end.is_some_and(|e| m.offset() + 1 >= e) {
+                            return Ok(());
+                        }
+                    }
+                    // The end of what the partition holds (before `end`, if the log has gaps).
+                    Some(Err(KafkaError::PartitionEOF(_))) => return Ok(()),
+                    Some(Err(e)) => return Err(this.kafka_error(&operation, &e, last_progress.elapsed())),
+                    None if last_progress.elapsed() >= idle_timeout => {
+                        return Err(Error::Timeout {
+                            label: this.label().to_string(),
+                            operation,
+                            waited: last_progress.elapsed(),
+                        });
+                    }
+                    None => {}
+                }
+            }
+        })
+        .await
+    }
+
+    fn scan_consumer(&self) -> Result<rdkafka::consumer::BaseConsumer<crate::context::KContext>> {
+        let config = &self.inner.config;
+        let extra = [
+            ("group.id", format!("kmigrate-reader-{}", config.label)),
+            ("enable.auto.commit", "false".to_string()),
+            ("enable.auto.offset.store", "false".to_string()),
+            ("enable.partition.eof", "true".to_string()),
+            ("auto.offset.reset", "error".to_string()),
+            ("fetch.wait.max.ms", "50".to_string()),
+            ("queued.max.messages.kbytes", (16 * 1024).to_string()),
+        ];
+        config
+            .client_config(&extra)
+            .create_with_context(crate::context::KContext::new(&config.label, config.redactor()))
+            .map_err(|e| Error::InvalidConfig {
+                label: config.label.clone(),
+                detail: config.redactor().scrub(&e.to_string()).into_owned(),
+            })
+    }
+}

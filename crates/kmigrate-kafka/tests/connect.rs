@@ -1,0 +1,142 @@
+//! Connecting, metadata, and connection errors.
+
+mod common;
+
+use std::net::TcpListener;
+use std::time::{Duration, Instant};
+
+use kmigrate_kafka::{Cluster, ClusterConfig, Error, is_internal_topic};
+use kmigrate_testkit::{Engine, TansuBroker, TestCluster, unique};
+
+/// Metadata: cluster id, brokers, topics with partition counts and leaders; internal topics excluded.
+/// SQLite engine: nothing here depends on the engine; SQLite is the closest to a real broker.
+#[tokio::test]
+async fn metadata_lists_brokers_and_topics_without_internal_ones() {
+    let c = TestCluster::start("source", Engine::Sqlite);
+    let a = unique("meta-a");
+    let b = unique("meta-b");
+    c.create_topic(&a, 3).await;
+    c.create_topic(&b, 1).await;
+    // A committed offset makes Apache Kafka create __consumer_offsets (an internal topic).
+    c.commit_group_offsets(&unique("meta-group"), &[(&a, 0, 0)]).await;
+    // An "__" topic of our own (tansu has no internal topics; Kafka flags its own "__" topics internal).
+    let internal = format!("__{}", unique("kmigrate-internal"));
+    c.create_topic(&internal, 1).await;
+
+    let k = c.connect().await;
+    let md = k.metadata().await.unwrap();
+
+    assert!(md.cluster_id.as_deref().is_some_and(|id| !id.is_empty()), "{md:?}");
+    assert!(!md.brokers.is_empty());
+    if c.is_tansu() {
+        let (host, port) = c.bootstrap().split_once(':').unwrap();
+        assert_eq!(md.brokers.len(), 1);
+        assert_eq!(md.brokers[0].host, host);
+        assert_eq!(md.brokers[0].port.to_string(), port);
+    }
+    let broker_ids: Vec<i32> = md.brokers.iter().map(|b| b.id).collect();
+
+    assert_eq!(md.topics[&a].partition_count(), 3);
+    assert_eq!(md.topics[&b].partition_count(), 1);
+    for p in &md.topics[&a].partitions {
+        assert!(broker_ids.contains(&p.leader), "leader {} of {a}/{} is not a broker", p.leader, p.id);
+    }
+    assert_eq!(
+        md.topics[&a].partitions.iter().map(|p| p.id).collect::<Vec<_>>(),
+        vec![0, 1, 2]
+    );
+    assert!(!md.topics.contains_key(&internal));
+    assert!(md.topics.keys().all(|t| !is_internal_topic(t)), "{:?}", md.topics.keys());
+
+    // The metadata of named topics; a missing one is a distinct error naming it.
+    let some = k.topics(&[&a, &b]).await.unwrap();
+    assert_eq!(some.len(), 2);
+    let missing = unique("meta-missing");
+    match k.topics(&[&a, &missing]).await {
+        Err(Error::TopicNotFound { label, topic }) => {
+            assert_eq!((label.as_str(), topic.as_str()), ("source", missing.as_str()));
+        }
+        other => panic!("expected TopicNotFound, got {other:?}"),
+    }
+    match k.topics(&[&missing]).await {
+        Err(e @ Error::TopicNotFound { .. }) => {
+            assert_eq!(e.to_string(), format!("topic `{missing}` does not exist on the source cluster"));
+        }
+        other => panic!("expected TopicNotFound, got {other:?}"),
+    }
+}
+
+/// Nothing listens: the error names the label, the bootstrap address and how long it waited.
+#[tokio::test]
+async fn unreachable_cluster_error_names_address_and_wait() {
+    let port = {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let bootstrap = format!("127.0.0.1:{port}");
+    let started = Instant::now();
+    let err = Cluster::connect(ClusterConfig::new("target", &bootstrap), Duration::from_secs(1))
+        .await
+        .unwrap_err();
+    let elapsed = started.elapsed();
+    match &err {
+        Error::Unreachable {
+            label,
+            bootstrap: b,
+            waited,
+            ..
+        } => {
+            assert_eq!(label, "target");
+            assert_eq!(b, &bootstrap);
+            assert!(*waited >= Duration::from_millis(900), "waited {waited:?}");
+        }
+        other => panic!("expected Unreachable, got {other:?}"),
+    }
+    assert!(elapsed < Duration::from_secs(5), "took {elapsed:?}");
+    let text = err.to_string();
+    assert!(
+        text.starts_with(&format!(
+            "the target cluster is unreachable: no answer from bootstrap servers {bootstrap} after waiting 1"
+        )),
+        "{text}"
+    );
+}
+
+/// A broker that requires SASL refuses our credentials: a clear "authentication failed", reported as soon as
+/// librdkafka knows (not after the whole timeout). tansu 0.6 with `--authentication` offers SCRAM only, so
+/// librdkafka's PLAIN handshake fails; Apache Kafka answers wrong PLAIN/SCRAM credentials with
+/// SASL_AUTHENTICATION_FAILED, which maps to the same error. Always tansu: the test needs a broker it controls.
+#[tokio::test]
+async fn authentication_failure_is_reported_clearly() {
+    let broker = TansuBroker::start_with_args(Engine::Memory, &["--authentication"]);
+    let cfg = ClusterConfig::new("source", broker.bootstrap())
+        .with_property("security.protocol", "SASL_PLAINTEXT")
+        .with_property("sasl.mechanism", "PLAIN")
+        .with_property("sasl.username", "kmigrate-test-user")
+        .with_property("sasl.password", "not-the-password-4711");
+    let started = Instant::now();
+    let err = Cluster::connect(cfg, Duration::from_secs(10)).await.unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
+    match &err {
+        Error::AuthenticationFailed { label, bootstrap, .. } => {
+            assert_eq!(label, "source");
+            assert_eq!(bootstrap, &broker.bootstrap());
+        }
+        other => panic!("expected AuthenticationFailed, got {other:?}\n{}", broker.log_tail(20)),
+    }
+    let text = err.to_string();
+    assert!(text.starts_with("authentication failed on the source cluster"), "{text}");
+    assert!(!text.contains("not-the-password-4711"), "{text}");
+}
+
+/// A property librdkafka does not know is a configuration error naming the cluster; values never appear.
+#[tokio::test]
+async fn invalid_property_is_a_config_error() {
+    let cfg = ClusterConfig::new("source", "127.0.0.1:1")
+        .with_property("sasl.jaas.config", "org.apache.kafka.common.security.plain.PlainLoginModule password=\"s3cr3t-value\"");
+    let err = Cluster::connect(cfg, Duration::from_secs(1)).await.unwrap_err();
+    assert!(matches!(err, Error::InvalidConfig { .. }), "{err:?}");
+    let text = err.to_string();
+    assert!(text.contains("source cluster") && text.contains("sasl.jaas.config"), "{text}");
+    assert!(!text.contains("s3cr3t-value"), "{text}");
+}

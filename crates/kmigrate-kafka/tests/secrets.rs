@@ -1,0 +1,102 @@
+//! Secret property values never appear in logs, even with every librdkafka debug context requested.
+//!
+//! This file holds one test only: it installs a global `tracing` subscriber at TRACE level writing into a
+//! buffer (librdkafka's logs arrive on librdkafka's own threads, so a thread-local subscriber would miss them).
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use kmigrate_kafka::{Cluster, ClusterConfig, TopicPartition};
+use kmigrate_testkit::{Engine, TansuBroker, TestCluster, unique};
+
+#[derive(Clone, Default)]
+struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Buffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+const PASSWORD: &str = "kmigrate-secret-marker-5f0b8e21";
+const USERNAME: &str = "kmigrate-user-marker-77c1d0";
+
+/// Uses the Memory engine: only broker conversations matter here, and it has the most working calls
+/// (DescribeGroups included), so the most log lines.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secret_values_never_appear_in_logs() {
+    let buffer = Buffer::default();
+    let writer = buffer.clone();
+    tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .init();
+
+    let c = TestCluster::start_tansu("source", Engine::Memory);
+    // Plaintext connection, so the SASL properties are unused but set (the marker must still never be
+    // printed), and every debug context requested, including `conf`, which dumps the configuration.
+    let cfg = ClusterConfig::new("source", c.bootstrap())
+        .with_property("security.protocol", "PLAINTEXT")
+        .with_property("sasl.username", USERNAME)
+        .with_property("sasl.password", PASSWORD)
+        .with_property("debug", "all,conf");
+    let k = Cluster::connect(cfg.clone(), Duration::from_secs(10)).await.unwrap();
+    let topic = unique("secrets");
+    c.create_topic(&topic, 2).await;
+    c.produce(&topic, &common::records(0, 3, common::now_ms(), 1)).await;
+    let ps = common::partitions(&topic, 2);
+    k.metadata().await.unwrap();
+    k.offsets_for_time(&ps, 0).await.unwrap();
+    k.inspect_timestamps(&ps, 2).await.unwrap();
+    let group = unique("secrets-group");
+    k.commit_offsets(&group, &BTreeMap::from([(TopicPartition::new(&topic, 0), 1)]))
+        .await
+        .unwrap();
+    k.committed_offsets(&group, &ps).await.unwrap();
+    k.list_groups().await.unwrap();
+    drop(k);
+
+    // The SASL paths too: a broker that requires authentication, with the marker credentials.
+    let auth = TansuBroker::start_with_args(Engine::Memory, &["--authentication"]);
+    let sasl = ClusterConfig::new("target", auth.bootstrap())
+        .with_property("security.protocol", "SASL_PLAINTEXT")
+        .with_property("sasl.mechanism", "PLAIN")
+        .with_property("sasl.username", USERNAME)
+        .with_property("sasl.password", PASSWORD)
+        .with_property("debug", "all");
+    let err = Cluster::connect(sasl.clone(), Duration::from_secs(5)).await.unwrap_err();
+
+    // Let librdkafka's threads flush their last log lines.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let logs = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+    let librdkafka_lines = logs.lines().filter(|l| l.contains("librdkafka")).count();
+    assert!(
+        librdkafka_lines > 50,
+        "expected librdkafka debug output to be captured, got {librdkafka_lines} lines:\n{logs}"
+    );
+    // `conf` was refused (librdkafka's configuration dump starts with "CONF").
+    assert!(logs.contains("debug context `conf` is not allowed"), "no warning about debug=conf");
+    assert!(!logs.contains("facility=\"CONF\""), "librdkafka dumped its configuration");
+    for marker in [PASSWORD, USERNAME] {
+        assert!(!logs.contains(marker), "a secret appears in the logs");
+        for text in [
+            format!("{cfg:?}"),
+            cfg.to_string(),
+            format!("{sasl:?}"),
+            err.to_string(),
+            format!("{err:?}"),
+        ] {
+            assert!(!text.contains(marker), "a secret appears in: {text}");
+        }
+    }
+}

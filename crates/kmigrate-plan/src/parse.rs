@@ -1,0 +1,85 @@
+//! From text to a validated plan: YAML deserialisation (spans kept), then semantic validation.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use serde_saphyr::Location;
+
+use crate::diagnostics::{PlanDiagnostic, Severity};
+use crate::model::{Loc, Plan, SourceFile};
+
+/// The outcome of parsing a plan file.
+#[derive(Debug, Clone)]
+pub struct Parsed {
+    /// `Some` if and only if no diagnostic is an error.
+    pub plan: Option<Plan>,
+    /// Every problem found, errors and warnings, in file order. Warnings are kept whether or
+    /// not the plan was built.
+    pub diagnostics: Vec<PlanDiagnostic>,
+}
+
+impl Parsed {
+    /// Whether any diagnostic is an error (then `plan` is `None`).
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(PlanDiagnostic::is_error)
+    }
+
+    /// The warnings only.
+    pub fn warnings(&self) -> impl Iterator<Item = &PlanDiagnostic> {
+        self.diagnostics.iter().filter(|d| d.severity == Severity::Warning)
+    }
+}
+
+/// Parses and validates a plan. `file_name` is only used to name the file in diagnostics.
+///
+/// YAML and schema errors (syntax, unknown key, wrong type, unknown value, duplicate key) stop
+/// the parse and are reported alone; every semantic problem is reported together.
+pub fn parse(file_name: &str, text: &str) -> Parsed {
+    let src = Arc::new(SourceFile { name: file_name.to_owned(), text: text.to_owned() });
+    match crate::raw::from_str(text) {
+        Err(e) => Parsed { plan: None, diagnostics: vec![crate::yaml_error::convert(&src, &e)] },
+        Ok(raw) => {
+            let (plan, mut diagnostics) = crate::validate::validate(&src, raw);
+            diagnostics.sort_by_key(|d| (d.line, d.column));
+            let plan = if diagnostics.iter().any(PlanDiagnostic::is_error) { None } else { plan };
+            Parsed { plan, diagnostics }
+        }
+    }
+}
+
+/// Reads and parses a plan file; the file is named in diagnostics as `path` was given.
+pub fn load(path: &Path) -> std::io::Result<Parsed> {
+    let text = std::fs::read_to_string(path)?;
+    Ok(parse(&path.display().to_string(), &text))
+}
+
+/// Converts a deserializer location into a [`Loc`] (byte offsets into `text`).
+pub(crate) fn loc_of(text: &str, l: &Location) -> Loc {
+    if *l == Location::UNKNOWN {
+        return Loc::default();
+    }
+    let span = l.span();
+    let (offset, len) = match (span.byte_offset(), span.byte_len()) {
+        (Some(o), Some(n)) => (to_usize(o), to_usize(n)),
+        // Character offsets (reader sources): convert to bytes.
+        _ => {
+            let start = char_to_byte(text, to_usize(span.offset()));
+            let end = char_to_byte(text, to_usize(span.offset() + span.len()));
+            (start, end - start)
+        }
+    };
+    Loc {
+        line: u32::try_from(l.line()).unwrap_or(u32::MAX),
+        column: u32::try_from(l.column()).unwrap_or(u32::MAX),
+        offset,
+        len,
+    }
+}
+
+fn to_usize(v: u64) -> usize {
+    usize::try_from(v).unwrap_or(usize::MAX)
+}
+
+fn char_to_byte(text: &str, chars: usize) -> usize {
+    text.char_indices().nth(chars).map_or(text.len(), |(i, _)| i)
+}

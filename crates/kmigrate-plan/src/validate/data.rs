@@ -1,0 +1,73 @@
+//! `data` and `sync`: whether and by whom old records reach the target.
+
+use crate::codes;
+use crate::diagnostics::Severity;
+use crate::model::{DataMode, Loc, SyncBy};
+use crate::raw::{RawData, RawPlan, RawSyncBy};
+
+use super::Checker;
+
+impl Checker<'_> {
+    pub(super) fn data(&mut self, raw: &RawPlan, root: Loc) -> Option<DataMode> {
+        let sync_by = raw.sync.as_ref().map(|s| (s, s.value.by.as_ref()));
+        let Some(data) = &raw.data else {
+            let mut help = "add `data: synced` (old records are copied to the target), `data: not-synced` \
+                            (they are not) or `data: dual-write` (producers write to both clusters)"
+                .to_owned();
+            if raw.sync.is_some() {
+                help.push_str("; this plan has a `sync` section, so probably `data: synced`");
+            }
+            self.error(root, codes::MISSING_KEY, "the plan has no `data` mode", help, "data missing");
+            return None;
+        };
+        let dloc = self.loc(data);
+        match (data.value, sync_by) {
+            (RawData::Synced, None) => {
+                self.error(
+                    dloc,
+                    codes::DATA_SYNC,
+                    "`data: synced` needs a `sync` section saying who copies the data",
+                    "add `sync: { by: kmigrate }` (kmigrate copies the records) or \
+                     `sync: { by: external }` (MirrorMaker or another tool does)",
+                    "synced by whom?",
+                );
+                None
+            }
+            (RawData::Synced, Some((s, None))) => {
+                let loc = self.key_loc("sync", self.loc(s));
+                self.error(
+                    loc,
+                    codes::DATA_SYNC,
+                    "`sync` does not say who copies the data",
+                    "add `by: kmigrate` (kmigrate copies the records) or `by: external` (another tool does)",
+                    "no `by`",
+                );
+                None
+            }
+            (RawData::Synced, Some((_, Some(by)))) => Some(DataMode::Synced(match by.value {
+                RawSyncBy::Kmigrate => SyncBy::Kmigrate,
+                RawSyncBy::External => SyncBy::External,
+            })),
+            (other, Some((s, _))) => {
+                let mode = if other == RawData::NotSynced { "not-synced" } else { "dual-write" };
+                let loc = self.key_loc("sync", self.loc(s));
+                let d = self
+                    .diag(
+                        Severity::Error,
+                        loc,
+                        codes::DATA_SYNC,
+                        format!(
+                            "`sync` is only valid with `data: synced`, but this plan says `data: {mode}`"
+                        ),
+                        "remove `sync`, or set `data: synced` if the old records are copied to the target",
+                    )
+                    .with_label("remove this")
+                    .with_secondary(dloc, "data mode");
+                self.push(d);
+                Some(if other == RawData::NotSynced { DataMode::NotSynced } else { DataMode::DualWrite })
+            }
+            (RawData::NotSynced, None) => Some(DataMode::NotSynced),
+            (RawData::DualWrite, None) => Some(DataMode::DualWrite),
+        }
+    }
+}
