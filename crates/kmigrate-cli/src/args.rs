@@ -32,7 +32,8 @@ pub struct Cli {
 
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
-    /// Output format: human-readable text, or JSON for scripts.
+    /// Output format: human-readable text, JSON for scripts, or Markdown (`plan` only, for a
+    /// pull-request comment; other commands print text).
     #[arg(long, short = 'o', value_enum, default_value_t = OutputFormat::Text, global = true)]
     pub output: OutputFormat,
 
@@ -49,6 +50,7 @@ pub struct GlobalArgs {
 pub enum OutputFormat {
     Text,
     Json,
+    Markdown,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -66,6 +68,17 @@ pub enum Command {
     /// and how to fix it. Warnings do not fail validation.
     Validate(ValidateArgs),
 
+    /// Show what apply would do, without changing anything: the dry run for code review.
+    ///
+    /// Reads both clusters (writes nothing) and prints, in DAG order, the topics to create
+    /// (+), change (~), already matching (=) or impossible (!), the records to copy, what apply
+    /// will wait for, and every group's offsets per partition: the target's current offset →
+    /// the one apply sets, and the rule behind it. Steps done by an earlier apply are marked.
+    /// Impossible changes make it fail (exit code 1).
+    ///
+    /// Example: kmigrate plan plans/orders.yaml --output markdown > plan-comment.md
+    Plan(PlanArgs),
+
     /// Execute the plan against both clusters, checkpointing after every step.
     ///
     /// A re-run resumes where the last one stopped and never repeats a completed step. apply
@@ -79,6 +92,49 @@ pub enum Command {
     ///
     /// Example: kmigrate graph plans/orders.yaml | dot -Tsvg > orders.svg
     Graph(GraphArgs),
+
+    /// Work with consumer offsets across the migration.
+    #[command(subcommand)]
+    Offsets(OffsetsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OffsetsCommand {
+    /// Translate an application's own (self-stored) source offsets into target offsets, exactly,
+    /// with the offset map of the records kmigrate copied.
+    ///
+    /// Input and output are `topic,partition,offset` CSV (the format of kafka-consumer-groups
+    /// --reset-offsets --from-file); offsets are the next record to read. The target offsets go
+    /// to stdout (or --to FILE); copied records the application will read again are reported.
+    ///
+    /// Example: kmigrate offsets translate plans/orders.yaml --group analytics --from-file stored.csv
+    Translate(TranslateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TranslateArgs {
+    /// The plan file (its state holds the offset maps of the copies).
+    #[arg(value_name = "PLAN")]
+    pub plan: PathBuf,
+
+    #[command(flatten)]
+    pub state: StateArgs,
+
+    /// The consumer group (or application) whose offsets these are; it must be in the plan.
+    #[arg(long, value_name = "GROUP")]
+    pub group: String,
+
+    /// The application's source offsets: `topic,partition,offset` lines.
+    #[arg(long, value_name = "CSV")]
+    pub from_file: PathBuf,
+
+    /// Write the target offsets to this file (atomically) instead of stdout.
+    #[arg(long, value_name = "CSV")]
+    pub to: Option<PathBuf>,
+
+    /// How long to try to reach the target cluster before failing.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub connect_timeout: std::time::Duration,
 }
 
 #[derive(Debug, Args)]
@@ -93,6 +149,29 @@ pub struct StateArgs {
     /// Directory of the state file and lock [default: .kmigrate/ beside the plan].
     #[arg(long, value_name = "DIR", env = "KMIGRATE_STATE_DIR")]
     pub state_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The plan file.
+    #[arg(value_name = "PLAN")]
+    pub plan: PathBuf,
+
+    #[command(flatten)]
+    pub state: StateArgs,
+
+    /// Show the DAG and the intended actions without contacting any cluster (values that
+    /// depend on the clusters are shown as resolved at apply).
+    #[arg(long)]
+    pub offline: bool,
+
+    /// Exit 0 when apply would change nothing, 2 when it would change something, 1 on error.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+
+    /// How long to try to reach a cluster before failing.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub connect_timeout: std::time::Duration,
 }
 
 #[derive(Debug, Args)]

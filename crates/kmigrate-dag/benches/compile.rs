@@ -18,7 +18,7 @@ fn plan_yaml(topics: usize, groups: usize, narrowed: bool) -> String {
     }
     y.push_str("data: synced\nsync:\n  by: kmigrate\ncutover:\n  at: \"2026-11-25T02:00:00+08:00\"\nconsumers:\n  defaults: { offsets: broker-managed, loss: strict }\n  groups:\n");
     for g in 0..groups {
-        let _ = write!(y, "    - id: group-{g:04}\n");
+        let _ = writeln!(y, "    - id: group-{g:04}");
         if narrowed {
             let reads: Vec<String> = (0..5).map(|i| format!("topic-{:05}", (g * 5 + i) % topics)).collect();
             let _ = writeln!(y, "      topics: [{}]", reads.join(", "));

@@ -9,9 +9,11 @@ pub mod checkpoint;
 pub mod events;
 pub mod lock;
 pub mod offset_map;
+pub mod preview;
 pub mod state;
 pub mod steps;
 pub mod strategy;
+pub mod translate;
 pub mod walker;
 
 pub use apply::{ApplyError, ApplyOptions, ChangedStep, RunnerFactory, apply};

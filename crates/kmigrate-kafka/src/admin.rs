@@ -22,12 +22,7 @@ pub struct NewTopicSpec {
 
 impl NewTopicSpec {
     pub fn new(name: impl Into<String>, partitions: i32) -> Self {
-        NewTopicSpec {
-            name: name.into(),
-            partitions,
-            replication_factor: None,
-            configs: BTreeMap::new(),
-        }
+        NewTopicSpec { name: name.into(), partitions, replication_factor: None, configs: BTreeMap::new() }
     }
 
     pub fn replication_factor(mut self, rf: i32) -> Self {
@@ -52,19 +47,13 @@ impl Cluster {
             .operation_timeout(Some(self.request_timeout()))
     }
 
-    pub(crate) async fn with_deadline<T>(
-        &self,
-        operation: &str,
-        fut: impl Future<Output = T>,
-    ) -> Result<T> {
+    pub(crate) async fn with_deadline<T>(&self, operation: &str, fut: impl Future<Output = T>) -> Result<T> {
         let limit = self.request_timeout() + FUTURE_MARGIN;
-        tokio::time::timeout(limit, fut)
-            .await
-            .map_err(|_| Error::Timeout {
-                label: self.label().to_string(),
-                operation: operation.to_string(),
-                waited: limit,
-            })
+        tokio::time::timeout(limit, fut).await.map_err(|_| Error::Timeout {
+            label: self.label().to_string(),
+            operation: operation.to_string(),
+            waited: limit,
+        })
     }
 
     /// Creates topics (CreateTopics, one request). Each failure names its topic; an existing topic is
@@ -79,20 +68,14 @@ impl Cluster {
                 name: &t.name,
                 num_partitions: t.partitions,
                 replication: TopicReplication::Fixed(t.replication_factor.unwrap_or(-1)),
-                config: t
-                    .configs
-                    .iter()
-                    .map(|(k, v)| (k.as_str(), v.as_str()))
-                    .collect(),
+                config: t.configs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect(),
             })
             .collect();
         let started = Instant::now();
         let results = self
             .with_deadline(
                 "creating topics",
-                self.inner
-                    .admin
-                    .create_topics(new_topics.iter(), &self.admin_options()),
+                self.inner.admin.create_topics(new_topics.iter(), &self.admin_options()),
             )
             .await?
             .map_err(|e| self.kafka_error("creating topics", &e, started.elapsed()))?;
@@ -100,10 +83,9 @@ impl Cluster {
             .into_iter()
             .filter_map(|r| r.err())
             .map(|(topic, code)| match code {
-                RDKafkaErrorCode::TopicAlreadyExists => Error::TopicAlreadyExists {
-                    label: self.label().to_string(),
-                    topic,
-                },
+                RDKafkaErrorCode::TopicAlreadyExists => {
+                    Error::TopicAlreadyExists { label: self.label().to_string(), topic }
+                }
                 code => crate::error::from_code(
                     self.label(),
                     &format!("creating topic `{topic}`"),
@@ -125,12 +107,7 @@ impl Cluster {
         let operation = format!("adding partitions to topic `{topic}`");
         let spec = [NewPartitions::new(topic, total)];
         let results = self
-            .with_deadline(
-                &operation,
-                self.inner
-                    .admin
-                    .create_partitions(spec.iter(), &self.admin_options()),
-            )
+            .with_deadline(&operation, self.inner.admin.create_partitions(spec.iter(), &self.admin_options()))
             .await?
             .map_err(|e| self.kafka_error(&operation, &e, started.elapsed()))?;
         let errors = results
@@ -146,10 +123,7 @@ impl Cluster {
 pub(crate) fn partitions_error(label: &str, topic: &str, code: RDKafkaErrorCode, waited: Duration) -> Error {
     match code {
         RDKafkaErrorCode::UnknownTopicOrPartition | RDKafkaErrorCode::UnknownTopic => {
-            Error::TopicNotFound {
-                label: label.to_string(),
-                topic: topic.to_string(),
-            }
+            Error::TopicNotFound { label: label.to_string(), topic: topic.to_string() }
         }
         code => crate::error::from_code(
             label,
@@ -174,10 +148,7 @@ mod tests {
         assert_eq!(e.to_string(), "topic `orders` does not exist on the target cluster");
         // Fewer partitions than now: Kafka answers INVALID_PARTITIONS.
         let e = partitions_error("target", "orders", RDKafkaErrorCode::InvalidPartitions, w);
-        assert!(
-            matches!(&e, Error::Kafka { code: Some(RDKafkaErrorCode::InvalidPartitions), .. }),
-            "{e:?}"
-        );
+        assert!(matches!(&e, Error::Kafka { code: Some(RDKafkaErrorCode::InvalidPartitions), .. }), "{e:?}");
         assert!(e.to_string().contains("adding partitions to topic `orders`"), "{e}");
         let e = partitions_error("target", "orders", RDKafkaErrorCode::TopicAuthorizationFailed, w);
         assert!(matches!(e, Error::NotAuthorized { .. }), "{e:?}");

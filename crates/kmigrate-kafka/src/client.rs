@@ -35,11 +35,7 @@ pub struct ConnectOptions {
 
 impl ConnectOptions {
     pub fn new(timeout: Duration) -> Self {
-        ConnectOptions {
-            timeout,
-            request_timeout: Duration::from_secs(30),
-            statistics_interval: None,
-        }
+        ConnectOptions { timeout, request_timeout: Duration::from_secs(30), statistics_interval: None }
     }
 
     pub fn request_timeout(mut self, timeout: Duration) -> Self {
@@ -76,9 +72,7 @@ impl Drop for Inner {
 
 impl std::fmt::Debug for Cluster {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Cluster")
-            .field("config", &self.inner.config)
-            .finish_non_exhaustive()
+        f.debug_struct("Cluster").field("config", &self.inner.config).finish_non_exhaustive()
     }
 }
 
@@ -96,10 +90,7 @@ impl Cluster {
         let started = Instant::now();
         let mut extra = Vec::new();
         if let Some(interval) = options.statistics_interval {
-            extra.push((
-                "statistics.interval.ms",
-                interval.as_millis().max(1).to_string(),
-            ));
+            extra.push(("statistics.interval.ms", interval.as_millis().max(1).to_string()));
         }
         let admin: AdminClient<KContext> = config
             .client_config(&extra)
@@ -125,13 +116,7 @@ impl Cluster {
             let remaining = deadline.saturating_duration_since(Instant::now());
             let slice = remaining.min(Duration::from_millis(500));
             let result = cluster
-                .blocking(move |inner| {
-                    inner
-                        .admin
-                        .inner()
-                        .fetch_metadata(None, slice)
-                        .map(|_| ())
-                })
+                .blocking(move |inner| inner.admin.inner().fetch_metadata(None, slice).map(|_| ()))
                 .await;
             if let Some(detail) = cluster.context().auth_error() {
                 return Err(cluster.auth_failed(detail));
@@ -142,7 +127,8 @@ impl Cluster {
                         error_code(&e),
                         // A timed-out slice, or a dropped connection that ends the request early.
                         Some(RDKafkaErrorCode::OperationTimedOut | RDKafkaErrorCode::BrokerTransportFailure)
-                    ) && deadline.saturating_duration_since(Instant::now()) > Duration::from_millis(20) =>
+                    ) && deadline.saturating_duration_since(Instant::now())
+                        > Duration::from_millis(20) =>
                 {
                     if error_code(&e) == Some(RDKafkaErrorCode::BrokerTransportFailure) {
                         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -279,10 +265,7 @@ impl Cluster {
                 label: self.label().to_string(),
                 bootstrap: self.bootstrap_servers().to_string(),
                 waited,
-                detail: self
-                    .context()
-                    .last_error()
-                    .unwrap_or_else(|| self.scrub(&e.to_string())),
+                detail: self.context().last_error().unwrap_or_else(|| self.scrub(&e.to_string())),
             },
             Some(code) => crate::error::from_code(
                 self.label(),

@@ -118,9 +118,7 @@ struct RedactedMap<'a>(&'a BTreeMap<String, String>);
 
 impl fmt::Debug for RedactedMap<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_map()
-            .entries(self.0.keys().map(|k| (k, format_args!("<redacted>"))))
-            .finish()
+        f.debug_map().entries(self.0.keys().map(|k| (k, format_args!("<redacted>")))).finish()
     }
 }
 

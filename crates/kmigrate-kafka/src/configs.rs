@@ -84,10 +84,7 @@ pub enum ConfigChange {
 
 impl ConfigChange {
     pub fn set(name: impl Into<String>, value: impl Into<String>) -> Self {
-        ConfigChange::Set {
-            name: name.into(),
-            value: value.into(),
-        }
+        ConfigChange::Set { name: name.into(), value: value.into() }
     }
 
     pub fn delete(name: impl Into<String>) -> Self {
@@ -109,22 +106,16 @@ fn source(s: &RdConfigSource) -> ConfigSource {
 impl Cluster {
     /// Reads the configs of many topics in one DescribeConfigs request. [`Error::TopicNotFound`] names a
     /// topic that does not exist.
-    pub async fn describe_topic_configs(
-        &self,
-        topics: &[&str],
-    ) -> Result<BTreeMap<String, TopicConfig>> {
+    pub async fn describe_topic_configs(&self, topics: &[&str]) -> Result<BTreeMap<String, TopicConfig>> {
         if topics.is_empty() {
             return Ok(BTreeMap::new());
         }
         let started = Instant::now();
-        let specs: Vec<ResourceSpecifier<'_>> =
-            topics.iter().map(|t| ResourceSpecifier::Topic(t)).collect();
+        let specs: Vec<ResourceSpecifier<'_>> = topics.iter().map(|t| ResourceSpecifier::Topic(t)).collect();
         let results = self
             .with_deadline(
                 "describing topic configs",
-                self.inner
-                    .admin
-                    .describe_configs(specs.iter(), &self.admin_options()),
+                self.inner.admin.describe_configs(specs.iter(), &self.admin_options()),
             )
             .await?
             .map_err(|e| self.kafka_error("describing topic configs", &e, started.elapsed()))?;
@@ -157,19 +148,14 @@ impl Cluster {
         // rdkafka 0.39 does not surface per-resource errors of DescribeConfigs: a missing topic comes back as
         // an empty entry list. Apache Kafka always returns every config of an existing topic, tansu only the
         // ones set at creation (possibly none), so check empty answers against the metadata.
-        let empty: Vec<&str> = out
-            .iter()
-            .filter(|(_, c)| c.entries.is_empty())
-            .map(|(t, _)| t.as_str())
-            .collect();
+        let empty: Vec<&str> =
+            out.iter().filter(|(_, c)| c.entries.is_empty()).map(|(t, _)| t.as_str()).collect();
         if !empty.is_empty() {
             let md = self.metadata().await?;
             for t in empty {
                 if !md.topics.contains_key(t) {
-                    errors.push(Error::TopicNotFound {
-                        label: self.label().to_string(),
-                        topic: t.to_string(),
-                    });
+                    errors
+                        .push(Error::TopicNotFound { label: self.label().to_string(), topic: t.to_string() });
                 }
             }
         }
@@ -179,10 +165,7 @@ impl Cluster {
 
     /// Changes the configs of many topics in one IncrementalAlterConfigs request (only the named configs
     /// change; AlterConfigs, which replaces the whole set, is never used).
-    pub async fn alter_topic_configs(
-        &self,
-        changes: &BTreeMap<String, Vec<ConfigChange>>,
-    ) -> Result<()> {
+    pub async fn alter_topic_configs(&self, changes: &BTreeMap<String, Vec<ConfigChange>>) -> Result<()> {
         let request: Vec<(String, Vec<ConfigOp>)> = changes
             .iter()
             .filter(|(_, ops)| !ops.is_empty())
@@ -213,10 +196,7 @@ impl Cluster {
                 let err = err?;
                 Some(match err.code {
                     RDKafkaErrorCode::UnknownTopicOrPartition | RDKafkaErrorCode::UnknownTopic => {
-                        Error::TopicNotFound {
-                            label: self.label().to_string(),
-                            topic,
-                        }
+                        Error::TopicNotFound { label: self.label().to_string(), topic }
                     }
                     _ => self.ffi_error(&format!("changing configs of topic `{topic}`"), &err),
                 })
@@ -230,10 +210,7 @@ impl Cluster {
     pub(crate) fn topic_code_error(&self, topic: &str, code: RDKafkaErrorCode, what: &str) -> Error {
         match code {
             RDKafkaErrorCode::UnknownTopicOrPartition | RDKafkaErrorCode::UnknownTopic => {
-                Error::TopicNotFound {
-                    label: self.label().to_string(),
-                    topic: topic.to_string(),
-                }
+                Error::TopicNotFound { label: self.label().to_string(), topic: topic.to_string() }
             }
             code => crate::error::from_code(
                 self.label(),
@@ -270,9 +247,6 @@ mod tests {
                 ("max.message.bytes".into(), value("2048", ConfigSource::DynamicBroker)),
             ]),
         };
-        assert_eq!(
-            cfg.overrides(),
-            BTreeMap::from([("retention.ms".to_string(), "1000".to_string())])
-        );
+        assert_eq!(cfg.overrides(), BTreeMap::from([("retention.ms".to_string(), "1000".to_string())]));
     }
 }

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
-use rdkafka::message::{BorrowedMessage, Header, Headers, Message, OwnedHeaders};
+use rdkafka::message::{BorrowedHeaders, BorrowedMessage, Message};
 use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
@@ -69,9 +69,16 @@ pub struct CopyOptions {
 
 impl Default for CopyOptions {
     fn default() -> Self {
-        CopyOptions { buffer_kbytes: 32 * 1024, linger: Duration::from_millis(20), settle: Duration::from_millis(1500) }
+        CopyOptions {
+            buffer_kbytes: 16 * 1024,
+            linger: Duration::from_millis(20),
+            settle: Duration::from_millis(1500),
+        }
     }
 }
+
+/// Records the pipe moves between two rounds of housekeeping (see `Worker::run`).
+const BATCH: usize = 512;
 
 /// A running copy of one topic.
 pub struct CopyPipe {
@@ -104,7 +111,9 @@ impl CopyPipe {
             tpl.add_partition_offset(topic, *p, offset)
                 .map_err(|e| source.kafka_error("assigning partitions to copy", &e, Duration::ZERO))?;
         }
-        consumer.assign(&tpl).map_err(|e| source.kafka_error("assigning partitions to copy", &e, Duration::ZERO))?;
+        consumer
+            .assign(&tpl)
+            .map_err(|e| source.kafka_error("assigning partitions to copy", &e, Duration::ZERO))?;
 
         let control = Arc::new(Control::default());
         let (tx, rx) = mpsc::channel(16);
@@ -115,6 +124,7 @@ impl CopyPipe {
             control: control.clone(),
             tx,
             partitions: starts.keys().copied().collect(),
+            starts: starts.iter().filter_map(|(p, s)| s.map(|s| (*p, s))).collect(),
             options,
             source_label: source.label().to_string(),
             target: target.clone(),
@@ -152,7 +162,14 @@ impl CopyPipe {
         tokio::task::spawn_blocking(move || thread.join())
             .await
             .expect("the join task is never cancelled")
-            .unwrap_or_else(|_| Err(Error::Kafka { label: "target".into(), operation: "copying".into(), code: None, detail: "the copy thread panicked".into() }))
+            .unwrap_or_else(|_| {
+                Err(Error::Kafka {
+                    label: "target".into(),
+                    operation: "copying".into(),
+                    code: None,
+                    detail: "the copy thread panicked".into(),
+                })
+            })
     }
 }
 
@@ -169,18 +186,28 @@ fn copy_consumer(source: &Cluster, topic: &str, options: &CopyOptions) -> Result
         ("enable.auto.commit", "false".to_string()),
         ("enable.auto.offset.store", "false".to_string()),
         ("enable.partition.eof", "true".to_string()),
-        // A start offset the source no longer retains: copy what is left.
-        ("auto.offset.reset", "earliest".to_string()),
-        ("fetch.wait.max.ms", "50".to_string()),
+        // A resume offset the source no longer holds is an error, never a silent jump.
+        ("auto.offset.reset", "error".to_string()),
+        // Apache Kafka answers a fetch as soon as it has data (fetch.min.bytes = 1), so this only
+        // paces the polling of caught-up partitions (50 fetches a second per broker at most).
+        // tansu 0.6 waits the full fetch.wait.max.ms on every fetch and returns about one stored
+        // batch per partition: there it bounds the copy (50 ms: ~300k records/s; 20 ms: as fast
+        // as the target takes them; BENCHMARKS.md, "Copy throughput").
+        ("fetch.wait.max.ms", "20".to_string()),
+        // When the prefetch queue is full (the target is slower than the source), fetch again
+        // as soon as it has room: librdkafka's default waits a whole second, stalling the pipe.
+        ("fetch.queue.backoff.ms", "10".to_string()),
         ("fetch.max.bytes", (64 * 1024 * 1024).to_string()),
         ("max.partition.fetch.bytes", (16 * 1024 * 1024).to_string()),
         ("queued.max.messages.kbytes", options.buffer_kbytes.to_string()),
         ("check.crcs", "false".to_string()),
     ];
-    config
-        .client_config(&extra)
-        .create_with_context(KContext::new(&config.label, config.redactor()))
-        .map_err(|e| Error::InvalidConfig { label: config.label.clone(), detail: config.redactor().scrub(&e.to_string()).into_owned() })
+    config.client_config(&extra).create_with_context(KContext::new(&config.label, config.redactor())).map_err(
+        |e| Error::InvalidConfig {
+            label: config.label.clone(),
+            detail: config.redactor().scrub(&e.to_string()).into_owned(),
+        },
+    )
 }
 
 fn copy_producer(target: &Cluster, options: &CopyOptions) -> Result<BaseProducer<DeliveryContext>> {
@@ -201,10 +228,10 @@ fn copy_producer(target: &Cluster, options: &CopyOptions) -> Result<BaseProducer
         bytes: AtomicU64::new(0),
         failure: Mutex::new(None),
     };
-    config
-        .client_config(&extra)
-        .create_with_context(context)
-        .map_err(|e| Error::InvalidConfig { label: config.label.clone(), detail: config.redactor().scrub(&e.to_string()).into_owned() })
+    config.client_config(&extra).create_with_context(context).map_err(|e| Error::InvalidConfig {
+        label: config.label.clone(),
+        detail: config.redactor().scrub(&e.to_string()).into_owned(),
+    })
 }
 
 /// Collects acknowledgements (called from `producer.poll` on the copy thread).
@@ -243,7 +270,11 @@ impl ProducerContext for DeliveryContext {
             Err((e, m)) => {
                 let mut failure = self.failure.lock().expect("delivery lock");
                 failure.get_or_insert_with(|| {
-                    format!("the target refused record {}/{} (source offset {source_offset}): {e}", m.topic(), m.partition())
+                    format!(
+                        "the target refused record {}/{} (source offset {source_offset}): {e}",
+                        m.topic(),
+                        m.partition()
+                    )
                 });
             }
         }
@@ -257,6 +288,8 @@ struct Worker {
     control: Arc<Control>,
     tx: mpsc::Sender<CopyProgress>,
     partitions: Vec<i32>,
+    /// Explicit start offsets (partitions absent start at the beginning).
+    starts: BTreeMap<i32, i64>,
     options: CopyOptions,
     source_label: String,
     target: Cluster,
@@ -265,47 +298,82 @@ struct Worker {
 impl Worker {
     fn run(self) -> Result<CopyEnd> {
         let mut at_end: BTreeMap<i32, bool> = self.partitions.iter().map(|p| (*p, false)).collect();
+        // Per partition: the next offset to read (known once a record was read, or from the start).
+        let mut position: BTreeMap<i32, i64> = self.starts.clone();
+        let mut last_probe = Instant::now();
         let mut cutover_seen: Option<Instant> = None;
         let mut last_report = Instant::now();
         let mut end = CopyEnd::Stopped;
         let mut failure: Option<Error> = None;
-        loop {
+        'pipe: loop {
+            // Housekeeping once per batch of records, not per record: at a few hundred thousand
+            // records a second, clock reads, locks and empty polls of the producer add up.
             if self.control.stop.load(Ordering::SeqCst) {
                 break;
             }
             if let Some(f) = self.producer.context().failure.lock().expect("delivery lock").clone() {
-                failure = Some(Error::Kafka { label: self.target.label().to_string(), operation: "copying".into(), code: None, detail: f });
+                failure = Some(Error::Kafka {
+                    label: self.target.label().to_string(),
+                    operation: "copying".into(),
+                    code: None,
+                    detail: f,
+                });
                 break;
             }
-            // Backpressure: when the producer's buffer is full, serve acknowledgements instead of
-            // consuming more.
-            match self.consumer.poll(Duration::from_millis(20)) {
-                Some(Ok(m)) => {
-                    at_end.insert(m.partition(), false);
-                    if let Err(e) = self.produce(&m) {
-                        failure = Some(e);
+            // Up to BATCH records, fewer when the source has nothing ready. Backpressure: when
+            // the producer's buffer is full, `produce` serves acknowledgements until it has room.
+            for _ in 0..BATCH {
+                match self.consumer.poll(Duration::from_millis(20)) {
+                    Some(Ok(m)) => {
+                        at_end.insert(m.partition(), false);
+                        position.insert(m.partition(), m.offset() + 1);
+                        if let Err(e) = self.produce(&m) {
+                            failure = Some(e);
+                            break 'pipe;
+                        }
+                    }
+                    Some(Err(KafkaError::PartitionEOF(p))) => {
+                        at_end.insert(p, true);
                         break;
                     }
+                    Some(Err(e)) => {
+                        let detail = if e.rdkafka_error_code() == Some(RDKafkaErrorCode::OffsetOutOfRange) {
+                            format!(
+                                "{e}: the source no longer holds the offset the copy continues from (retention deleted records before they were copied)"
+                            )
+                        } else {
+                            e.to_string()
+                        };
+                        failure = Some(Error::Kafka {
+                            code: e.rdkafka_error_code(),
+                            label: self.source_label.clone(),
+                            operation: format!("reading topic {}", self.topic),
+                            detail,
+                        });
+                        break 'pipe;
+                    }
+                    None => break,
                 }
-                Some(Err(KafkaError::PartitionEOF(p))) => {
-                    at_end.insert(p, true);
-                }
-                Some(Err(e)) => {
-                    failure = Some(Error::Kafka {
-                        code: e.rdkafka_error_code(),
-                        label: self.source_label.clone(),
-                        operation: format!("reading topic {}", self.topic),
-                        detail: e.to_string(),
-                    });
-                    break;
-                }
-                None => {}
             }
             self.producer.poll(Duration::ZERO);
             if self.control.cutover_passed.load(Ordering::SeqCst) && cutover_seen.is_none() {
                 cutover_seen = Some(Instant::now());
             }
             let settled = cutover_seen.is_some_and(|t| t.elapsed() >= self.options.settle);
+            // Every 200 ms, compare each position with the high watermark of the last fetch answer:
+            // a partition may be at its end without an EOF event (librdkafka signals EOF once per
+            // offset), and one that was at its end is no longer once the watermark moves on.
+            if last_probe.elapsed() >= Duration::from_millis(200) {
+                last_probe = Instant::now();
+                for (p, end) in at_end.iter_mut() {
+                    if let (Some((_, high)), Some(pos)) = (
+                        crate::ffi::cached_watermarks(self.consumer.client(), &self.topic, *p),
+                        position.get(p),
+                    ) {
+                        *end = *pos >= high;
+                    }
+                }
+            }
             if settled && at_end.values().all(|e| *e) && self.producer.in_flight_count() == 0 {
                 end = CopyEnd::Finished;
                 break;
@@ -322,10 +390,19 @@ impl Worker {
         self.producer.poll(Duration::ZERO);
         self.report(&at_end);
         if let Some(f) = self.producer.context().failure.lock().expect("delivery lock").clone() {
-            failure.get_or_insert(Error::Kafka { label: self.target.label().to_string(), operation: "copying".into(), code: None, detail: f });
+            failure.get_or_insert(Error::Kafka {
+                label: self.target.label().to_string(),
+                operation: "copying".into(),
+                code: None,
+                detail: f,
+            });
         }
         if let Err(e) = flushed {
-            failure.get_or_insert(self.target.kafka_error("flushing copied records", &e, Duration::from_secs(120)));
+            failure.get_or_insert(self.target.kafka_error(
+                "flushing copied records",
+                &e,
+                Duration::from_secs(120),
+            ));
         }
         match failure {
             Some(e) => Err(e),
@@ -334,13 +411,7 @@ impl Worker {
     }
 
     fn produce(&self, m: &BorrowedMessage<'_>) -> Result<()> {
-        let headers = m.headers().map(|h| {
-            let mut owned = OwnedHeaders::new_with_capacity(h.count());
-            for header in h.iter() {
-                owned = owned.insert(Header { key: header.key, value: header.value });
-            }
-            owned
-        });
+        let headers = m.headers().map(BorrowedHeaders::detach);
         let timestamp = match m.timestamp() {
             rdkafka::Timestamp::CreateTime(t) | rdkafka::Timestamp::LogAppendTime(t) if t >= 0 => Some(t),
             _ => None,
@@ -365,9 +436,14 @@ impl Worker {
 
     /// Sends the acknowledgements gathered so far; false if nobody listens any more.
     fn report(&self, at_end: &BTreeMap<i32, bool>) -> bool {
-        let deliveries = std::mem::take(&mut *self.producer.context().delivered.lock().expect("delivery lock"));
+        let deliveries =
+            std::mem::take(&mut *self.producer.context().delivered.lock().expect("delivery lock"));
         let bytes = self.producer.context().bytes.swap(0, Ordering::Relaxed);
-        let progress = CopyProgress { deliveries, bytes, at_end: at_end.iter().filter(|(_, e)| **e).map(|(p, _)| *p).collect() };
+        let progress = CopyProgress {
+            deliveries,
+            bytes,
+            at_end: at_end.iter().filter(|(_, e)| **e).map(|(p, _)| *p).collect(),
+        };
         self.tx.blocking_send(progress).is_ok()
     }
 }

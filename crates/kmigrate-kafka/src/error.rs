@@ -26,11 +26,7 @@ pub struct GroupMember {
 
 impl fmt::Display for GroupMember {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "member {} (client.id {}, host {})",
-            self.member_id, self.client_id, self.host
-        )
+        write!(f, "member {} (client.id {}, host {})", self.member_id, self.client_id, self.host)
     }
 }
 
@@ -48,28 +44,15 @@ pub enum Error {
         humantime_like(*waited),
         detail_suffix(detail)
     )]
-    Unreachable {
-        label: String,
-        bootstrap: String,
-        waited: Duration,
-        detail: String,
-    },
+    Unreachable { label: String, bootstrap: String, waited: Duration, detail: String },
 
     /// The brokers refused the credentials (SASL) or the TLS handshake failed.
     #[error("authentication failed on the {label} cluster ({bootstrap}): {detail}")]
-    AuthenticationFailed {
-        label: String,
-        bootstrap: String,
-        detail: String,
-    },
+    AuthenticationFailed { label: String, bootstrap: String, detail: String },
 
     /// The principal lacks a permission the operation needs.
     #[error("not authorized on the {label} cluster to {operation}: {detail}")]
-    NotAuthorized {
-        label: String,
-        operation: String,
-        detail: String,
-    },
+    NotAuthorized { label: String, operation: String, detail: String },
 
     /// A topic does not exist.
     #[error("topic `{topic}` does not exist on the {label} cluster")]
@@ -77,10 +60,7 @@ pub enum Error {
 
     /// A partition does not exist (the topic does, with fewer partitions).
     #[error("partition {partition} does not exist on the {label} cluster")]
-    PartitionNotFound {
-        label: String,
-        partition: TopicPartition,
-    },
+    PartitionNotFound { label: String, partition: TopicPartition },
 
     /// A consumer group does not exist (the broker does not list it).
     #[error("consumer group `{group}` does not exist on the {label} cluster")]
@@ -96,64 +76,36 @@ pub enum Error {
         members.len(),
         list(members)
     )]
-    GroupHasActiveMembers {
-        label: String,
-        group: String,
-        members: Vec<GroupMember>,
-    },
+    GroupHasActiveMembers { label: String, group: String, members: Vec<GroupMember> },
 
     /// The broker refused the offset commit because the group is active (it has members or is rebalancing).
     #[error(
         "the {label} cluster refused to commit offsets for consumer group `{group}`: the group has active members or is rebalancing ({code:?}); stop its consumers and retry"
     )]
-    CommitRefusedGroupActive {
-        label: String,
-        group: String,
-        code: RDKafkaErrorCode,
-    },
+    CommitRefusedGroupActive { label: String, group: String, code: RDKafkaErrorCode },
 
     /// A by-time lookup would be wrong because records carry no timestamp.
     #[error(
         "offsets cannot be looked up by time on the {label} cluster: these partitions have records without timestamps: {}; give explicit offsets instead (a topic,partition,offset CSV file)",
         list(partitions)
     )]
-    TimestampsMissing {
-        label: String,
-        partitions: Vec<TopicPartition>,
-    },
+    TimestampsMissing { label: String, partitions: Vec<TopicPartition> },
 
     /// The broker does not implement the request (or this version of it).
     #[error("{operation} is not supported by the {label} cluster: {detail}")]
-    Unsupported {
-        label: String,
-        operation: String,
-        detail: String,
-    },
+    Unsupported { label: String, operation: String, detail: String },
 
     /// The operation did not complete in time.
     #[error("{operation} on the {label} cluster timed out after {}", humantime_like(*waited))]
-    Timeout {
-        label: String,
-        operation: String,
-        waited: Duration,
-    },
+    Timeout { label: String, operation: String, waited: Duration },
 
     /// Any other error the broker or the client library reported.
     #[error("{operation} on the {label} cluster failed: {detail}")]
-    Kafka {
-        label: String,
-        operation: String,
-        code: Option<RDKafkaErrorCode>,
-        detail: String,
-    },
+    Kafka { label: String, operation: String, code: Option<RDKafkaErrorCode>, detail: String },
 
     /// Several items of one batched operation failed; each error names its item.
     #[error("{operation} on the {label} cluster failed for {} item(s): {}", errors.len(), list(errors))]
-    Several {
-        label: String,
-        operation: String,
-        errors: Vec<Error>,
-    },
+    Several { label: String, operation: String, errors: Vec<Error> },
 }
 
 impl Error {
@@ -168,19 +120,11 @@ impl Error {
 }
 
 fn list<T: fmt::Display>(items: &[T]) -> String {
-    items
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join("; ")
+    items.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
 }
 
 fn detail_suffix(detail: &str) -> String {
-    if detail.is_empty() {
-        String::new()
-    } else {
-        format!(" (last error: {detail})")
-    }
+    if detail.is_empty() { String::new() } else { format!(" (last error: {detail})") }
 }
 
 /// `1.5s`, `250ms`, `20s`: short, exact enough for messages.
@@ -188,7 +132,7 @@ pub(crate) fn humantime_like(d: Duration) -> String {
     let ms = d.as_millis();
     if ms < 1000 {
         format!("{ms}ms")
-    } else if ms % 1000 == 0 {
+    } else if ms.is_multiple_of(1000) {
         format!("{}s", ms / 1000)
     } else {
         format!("{:.1}s", d.as_secs_f64())
@@ -211,31 +155,20 @@ pub(crate) fn from_code(
     };
     use RDKafkaErrorCode as C;
     match code {
-        C::OperationTimedOut | C::RequestTimedOut => Error::Timeout {
-            label: label.into(),
-            operation: operation.into(),
-            waited,
-        },
+        C::OperationTimedOut | C::RequestTimedOut => {
+            Error::Timeout { label: label.into(), operation: operation.into(), waited }
+        }
         C::TopicAuthorizationFailed
         | C::GroupAuthorizationFailed
         | C::ClusterAuthorizationFailed
         | C::TransactionalIdAuthorizationFailed
-        | C::DelegationTokenAuthorizationFailed => Error::NotAuthorized {
-            label: label.into(),
-            operation: operation.into(),
-            detail,
-        },
-        C::UnsupportedVersion | C::UnsupportedFeature => Error::Unsupported {
-            label: label.into(),
-            operation: operation.into(),
-            detail,
-        },
-        _ => Error::Kafka {
-            label: label.into(),
-            operation: operation.into(),
-            code: Some(code),
-            detail,
-        },
+        | C::DelegationTokenAuthorizationFailed => {
+            Error::NotAuthorized { label: label.into(), operation: operation.into(), detail }
+        }
+        C::UnsupportedVersion | C::UnsupportedFeature => {
+            Error::Unsupported { label: label.into(), operation: operation.into(), detail }
+        }
+        _ => Error::Kafka { label: label.into(), operation: operation.into(), code: Some(code), detail },
     }
 }
 
@@ -244,11 +177,7 @@ pub(crate) fn collect(label: &str, operation: &str, mut errors: Vec<Error>) -> R
     match errors.len() {
         0 => Ok(()),
         1 => Err(errors.remove(0)),
-        _ => Err(Error::Several {
-            label: label.into(),
-            operation: operation.into(),
-            errors,
-        }),
+        _ => Err(Error::Several { label: label.into(), operation: operation.into(), errors }),
     }
 }
 

@@ -32,10 +32,7 @@ pub(crate) struct FfiError {
 
 impl FfiError {
     fn new(code: RDKafkaErrorCode, message: impl Into<String>) -> Self {
-        FfiError {
-            code,
-            message: message.into(),
-        }
+        FfiError { code, message: message.into() }
     }
 
     fn from_resp(err: rd::rd_kafka_resp_err_t, message: *const c_char) -> Option<Self> {
@@ -55,12 +52,7 @@ impl FfiError {
             return None;
         }
         // SAFETY: non-null error object owned by the caller for the duration of this call.
-        let (code, text) = unsafe {
-            (
-                rd::rd_kafka_error_code(error),
-                rd::rd_kafka_error_string(error),
-            )
-        };
+        let (code, text) = unsafe { (rd::rd_kafka_error_code(error), rd::rd_kafka_error_string(error)) };
         FfiError::from_resp(code, text)
     }
 
@@ -94,10 +86,7 @@ unsafe fn opt_str(p: *const c_char) -> Option<String> {
 
 fn cstring(s: &str) -> Result<CString, FfiError> {
     CString::new(s).map_err(|_| {
-        FfiError::new(
-            RDKafkaErrorCode::InvalidArgument,
-            format!("name contains a NUL byte: {s:?}"),
-        )
+        FfiError::new(RDKafkaErrorCode::InvalidArgument, format!("name contains a NUL byte: {s:?}"))
     })
 }
 
@@ -171,9 +160,7 @@ unsafe fn read_tpl(list: *const rd::rd_kafka_topic_partition_list_t) -> Vec<Part
     // SAFETY: valid list per the caller; elems has cnt initialised elements.
     unsafe {
         let cnt = (*list).cnt.max(0) as usize;
-        (0..cnt)
-            .map(|i| read_partition((*list).elems.add(i)))
-            .collect()
+        (0..cnt).map(|i| read_partition((*list).elems.add(i))).collect()
     }
 }
 
@@ -244,12 +231,7 @@ impl AdminCall {
         }
         // SAFETY: rk is live.
         let queue = Queue(unsafe { rd::rd_kafka_queue_new(rk) });
-        Ok(AdminCall {
-            rk,
-            queue,
-            options,
-            timeout,
-        })
+        Ok(AdminCall { rk, queue, options, timeout })
     }
 
     /// Waits for the result event of type `expected`; an event-level error becomes `Err`.
@@ -276,10 +258,7 @@ impl AdminCall {
             }
             // SAFETY: valid event; the error string lives as long as the event.
             let err = unsafe {
-                FfiError::from_resp(
-                    rd::rd_kafka_event_error(ev.0),
-                    rd::rd_kafka_event_error_string(ev.0),
-                )
+                FfiError::from_resp(rd::rd_kafka_event_error(ev.0), rd::rd_kafka_event_error_string(ev.0))
             };
             return match err {
                 Some(e) => Err(e),
@@ -320,11 +299,7 @@ pub(crate) fn list_offsets<C: ClientContext>(
     if partitions.is_empty() {
         return Ok(Vec::new());
     }
-    let call = AdminCall::new(
-        client,
-        rd::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_LISTOFFSETS,
-        timeout,
-    )?;
+    let call = AdminCall::new(client, rd::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_LISTOFFSETS, timeout)?;
     // SAFETY: valid options; returns an owned error or null.
     FfiError::take_error(unsafe {
         rd::rd_kafka_AdminOptions_set_isolation_level(
@@ -385,11 +360,8 @@ pub(crate) fn incremental_alter_topic_configs<C: ClientContext>(
     if changes.is_empty() {
         return Ok(Vec::new());
     }
-    let call = AdminCall::new(
-        client,
-        rd::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_INCREMENTALALTERCONFIGS,
-        timeout,
-    )?;
+    let call =
+        AdminCall::new(client, rd::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_INCREMENTALALTERCONFIGS, timeout)?;
     let mut resources = Vec::with_capacity(changes.len());
     for (topic, ops) in changes {
         let name = cstring(topic)?;
@@ -487,11 +459,8 @@ pub(crate) fn list_consumer_groups<C: ClientContext>(
     client: &Client<C>,
     timeout: Duration,
 ) -> Result<(Vec<GroupListing>, Vec<FfiError>), FfiError> {
-    let call = AdminCall::new(
-        client,
-        rd::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPS,
-        timeout,
-    )?;
+    let call =
+        AdminCall::new(client, rd::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPS, timeout)?;
     // SAFETY: valid objects.
     unsafe { rd::rd_kafka_ListConsumerGroups(call.rk, call.options.0, call.queue.0) };
     let ev = call.wait(rd::RD_KAFKA_EVENT_LISTCONSUMERGROUPS_RESULT)?;
@@ -504,8 +473,7 @@ pub(crate) fn list_consumer_groups<C: ClientContext>(
             .map(|i| {
                 let g = *valid.add(i);
                 GroupListing {
-                    group_id: opt_str(rd::rd_kafka_ConsumerGroupListing_group_id(g))
-                        .unwrap_or_default(),
+                    group_id: opt_str(rd::rd_kafka_ConsumerGroupListing_group_id(g)).unwrap_or_default(),
                     state: state_name(rd::rd_kafka_ConsumerGroupListing_state(g)),
                     simple: rd::rd_kafka_ConsumerGroupListing_is_simple_consumer_group(g) != 0,
                 }
@@ -513,9 +481,7 @@ pub(crate) fn list_consumer_groups<C: ClientContext>(
             .collect();
         let mut ecnt = 0usize;
         let errors = rd::rd_kafka_ListConsumerGroups_result_errors(result, &mut ecnt);
-        let errors = (0..ecnt)
-            .filter_map(|i| FfiError::from_error_ptr(*errors.add(i)))
-            .collect();
+        let errors = (0..ecnt).filter_map(|i| FfiError::from_error_ptr(*errors.add(i))).collect();
         Ok((groups, errors))
     }
 }
@@ -529,10 +495,7 @@ unsafe fn single_group_result(
     cnt: usize,
 ) -> Result<Vec<PartitionResult>, FfiError> {
     if cnt == 0 || groups.is_null() {
-        return Err(FfiError::new(
-            RDKafkaErrorCode::BadMessage,
-            "librdkafka returned no group result",
-        ));
+        return Err(FfiError::new(RDKafkaErrorCode::BadMessage, "librdkafka returned no group result"));
     }
     // SAFETY: per the caller.
     unsafe {
@@ -555,21 +518,13 @@ pub(crate) fn list_group_offsets<C: ClientContext>(
     if partitions.is_some_and(<[_]>::is_empty) {
         return Ok(Vec::new());
     }
-    let call = AdminCall::new(
-        client,
-        rd::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS,
-        timeout,
-    )?;
+    let call =
+        AdminCall::new(client, rd::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS, timeout)?;
     let group_c = cstring(group)?;
-    let tpl = partitions
-        .map(|ps| Tpl::build(ps.iter().map(|(t, p)| (t.as_str(), *p, -1001))))
-        .transpose()?;
+    let tpl = partitions.map(|ps| Tpl::build(ps.iter().map(|(t, p)| (t.as_str(), *p, -1001)))).transpose()?;
     // SAFETY: valid name and list (or null); librdkafka copies both.
     let request = unsafe {
-        rd::rd_kafka_ListConsumerGroupOffsets_new(
-            group_c.as_ptr(),
-            tpl.as_ref().map_or(ptr::null(), |t| t.0),
-        )
+        rd::rd_kafka_ListConsumerGroupOffsets_new(group_c.as_ptr(), tpl.as_ref().map_or(ptr::null(), |t| t.0))
     };
     let mut requests = [request];
     // SAFETY: valid objects; librdkafka copies the request, which we then destroy.
@@ -681,10 +636,7 @@ impl MainQueuePump {
                 }
             })
             .expect("spawning the librdkafka main queue thread");
-        MainQueuePump {
-            stop,
-            handle: Some(handle),
-        }
+        MainQueuePump { stop, handle: Some(handle) }
     }
 }
 
@@ -727,6 +679,32 @@ impl Drop for MainQueuePump {
     }
 }
 
+/// The low and high watermarks librdkafka last saw in *fetch* answers for a partition (no
+/// request is sent). `None` until a fetch has answered. Fetched watermarks are what a copy
+/// trusts for partition ends: some brokers' ListOffsets answers are wrong (tansu's memory
+/// engine) where their fetch answers are right.
+pub(crate) fn cached_watermarks<C: ClientContext>(
+    client: &Client<C>,
+    topic: &str,
+    partition: i32,
+) -> Option<(i64, i64)> {
+    let topic = cstring(topic).ok()?;
+    let (mut low, mut high) = (-1i64, -1i64);
+    // SAFETY: the client pointer is valid for the call (the client outlives it); `topic` is a
+    // NUL-terminated string that lives across the call; `low`/`high` are valid out-pointers.
+    let err = unsafe {
+        rd::rd_kafka_get_watermark_offsets(
+            client.native_ptr(),
+            topic.as_ptr(),
+            partition,
+            &mut low,
+            &mut high,
+        )
+    };
+    (err == rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR && high >= 0 && low >= 0)
+        .then_some((low, high))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -739,13 +717,7 @@ mod tests {
         let mut cfg = ClientConfig::new();
         cfg.set("bootstrap.servers", "127.0.0.1:1");
         let native = cfg.create_native_config().unwrap();
-        Client::new(
-            &cfg,
-            native,
-            RDKafkaType::RD_KAFKA_PRODUCER,
-            DefaultClientContext,
-        )
-        .unwrap()
+        Client::new(&cfg, native, RDKafkaType::RD_KAFKA_PRODUCER, DefaultClientContext).unwrap()
     }
 
     #[test]

@@ -92,25 +92,35 @@ pub enum Membership {
 }
 
 /// Maps an error code of an offset commit for `group`.
-pub(crate) fn commit_error(label: &str, group: &str, partition: Option<&TopicPartition>, e: &FfiError) -> Error {
+pub(crate) fn commit_error(
+    label: &str,
+    group: &str,
+    partition: Option<&TopicPartition>,
+    e: &FfiError,
+) -> Error {
     use RDKafkaErrorCode as C;
     match e.code {
         // Apache Kafka: a commit without generation into a group that has members is UNKNOWN_MEMBER_ID;
         // during a rebalance REBALANCE_IN_PROGRESS or ILLEGAL_GENERATION; NON_EMPTY_GROUP from newer
         // coordinators.
-        C::UnknownMemberId | C::RebalanceInProgress | C::IllegalGeneration | C::NonEmptyGroup | C::FencedInstanceId => {
-            Error::CommitRefusedGroupActive {
-                label: label.to_string(),
-                group: group.to_string(),
-                code: e.code,
-            }
-        }
+        C::UnknownMemberId
+        | C::RebalanceInProgress
+        | C::IllegalGeneration
+        | C::NonEmptyGroup
+        | C::FencedInstanceId => Error::CommitRefusedGroupActive {
+            label: label.to_string(),
+            group: group.to_string(),
+            code: e.code,
+        },
         C::UnknownTopicOrPartition | C::UnknownTopic | C::UnknownPartition => match partition {
-            Some(p) => Error::PartitionNotFound {
-                label: label.to_string(),
-                partition: p.clone(),
-            },
-            None => crate::error::from_code(label, &format!("committing offsets for group `{group}`"), e.code, Some(&e.message), Default::default()),
+            Some(p) => Error::PartitionNotFound { label: label.to_string(), partition: p.clone() },
+            None => crate::error::from_code(
+                label,
+                &format!("committing offsets for group `{group}`"),
+                e.code,
+                Some(&e.message),
+                Default::default(),
+            ),
         },
         code => {
             let what = match partition {
@@ -155,32 +165,33 @@ impl Cluster {
         let described = self
             .blocking(move |inner| {
                 let list = inner.admin.inner().fetch_group_list(Some(&name), timeout)?;
-                Ok::<_, rdkafka::error::KafkaError>(list.groups().iter().find(|g| g.name() == name).map(|g| {
-                    GroupDescription {
-                        group_id: g.name().to_string(),
-                        state: GroupState::parse(g.state()),
-                        protocol_type: g.protocol_type().to_string(),
-                        protocol: g.protocol().to_string(),
-                        members: g
-                            .members()
-                            .iter()
-                            .map(|m| GroupMember {
-                                member_id: m.id().to_string(),
-                                client_id: m.client_id().to_string(),
-                                host: m.client_host().to_string(),
-                            })
-                            .collect(),
-                    }
-                }))
+                Ok::<_, rdkafka::error::KafkaError>(list.groups().iter().find(|g| g.name() == name).map(
+                    |g| {
+                        GroupDescription {
+                            group_id: g.name().to_string(),
+                            state: GroupState::parse(g.state()),
+                            protocol_type: g.protocol_type().to_string(),
+                            protocol: g.protocol().to_string(),
+                            members: g
+                                .members()
+                                .iter()
+                                .map(|m| GroupMember {
+                                    member_id: m.id().to_string(),
+                                    client_id: m.client_id().to_string(),
+                                    host: m.client_host().to_string(),
+                                })
+                                .collect(),
+                        }
+                    },
+                ))
             })
             .await
-            .map_err(|e| self.kafka_error(&format!("describing consumer group `{group}`"), &e, started.elapsed()))?;
+            .map_err(|e| {
+                self.kafka_error(&format!("describing consumer group `{group}`"), &e, started.elapsed())
+            })?;
         match described {
             Some(d) if d.state != GroupState::Dead => Ok(d),
-            _ => Err(Error::GroupNotFound {
-                label: self.label().to_string(),
-                group: group.to_string(),
-            }),
+            _ => Err(Error::GroupNotFound { label: self.label().to_string(), group: group.to_string() }),
         }
     }
 
@@ -193,10 +204,8 @@ impl Cluster {
     ) -> Result<BTreeMap<TopicPartition, Option<i64>>> {
         let request: Vec<(String, i32)> = partitions.iter().map(|p| (p.topic.clone(), p.partition)).collect();
         let answers = self.fetch_group_offsets(group, Some(request)).await?;
-        let mut out: BTreeMap<TopicPartition, Option<i64>> = answers
-            .into_iter()
-            .map(|(p, o)| (p, (o >= 0).then_some(o)))
-            .collect();
+        let mut out: BTreeMap<TopicPartition, Option<i64>> =
+            answers.into_iter().map(|(p, o)| (p, (o >= 0).then_some(o))).collect();
         for p in partitions {
             out.entry(p.clone()).or_insert(None);
         }
@@ -205,12 +214,7 @@ impl Cluster {
 
     /// Every committed offset of the group (OffsetFetch for all partitions).
     pub async fn all_committed_offsets(&self, group: &str) -> Result<BTreeMap<TopicPartition, i64>> {
-        Ok(self
-            .fetch_group_offsets(group, None)
-            .await?
-            .into_iter()
-            .filter(|(_, o)| *o >= 0)
-            .collect())
+        Ok(self.fetch_group_offsets(group, None).await?.into_iter().filter(|(_, o)| *o >= 0).collect())
     }
 
     async fn fetch_group_offsets(
@@ -222,7 +226,9 @@ impl Cluster {
         let name = group.to_string();
         let operation = format!("reading committed offsets of group `{group}`");
         let results = self
-            .blocking(move |inner| ffi::list_group_offsets(inner.admin.inner(), &name, partitions.as_deref(), timeout))
+            .blocking(move |inner| {
+                ffi::list_group_offsets(inner.admin.inner(), &name, partitions.as_deref(), timeout)
+            })
             .await
             .map_err(|e| self.ffi_error(&operation, &e))?;
         let mut out = BTreeMap::new();
@@ -273,10 +279,8 @@ impl Cluster {
                 Membership::Unverified { reason: e.to_string() }
             }
         };
-        let request: Vec<(String, i32, i64)> = offsets
-            .iter()
-            .map(|(p, o)| (p.topic.clone(), p.partition, *o))
-            .collect();
+        let request: Vec<(String, i32, i64)> =
+            offsets.iter().map(|(p, o)| (p.topic.clone(), p.partition, *o)).collect();
         let timeout = self.request_timeout();
         let name = group.to_string();
         let results = self
@@ -306,10 +310,7 @@ mod tests {
     use super::*;
 
     fn ffi(code: RDKafkaErrorCode) -> FfiError {
-        FfiError {
-            code,
-            message: code.to_string(),
-        }
+        FfiError { code, message: code.to_string() }
     }
 
     /// Neither tansu engine refuses a commit into a group with active members, so the answers Apache Kafka

@@ -84,10 +84,7 @@ impl Cluster {
         let mut missing: Vec<Error> = names
             .iter()
             .filter(|n| !out.contains_key(**n))
-            .map(|n| Error::TopicNotFound {
-                label: self.label().to_string(),
-                topic: n.to_string(),
-            })
+            .map(|n| Error::TopicNotFound { label: self.label().to_string(), topic: n.to_string() })
             .collect();
         if missing.len() == 1 {
             return Err(missing.remove(0));
@@ -106,11 +103,7 @@ impl Cluster {
                 let brokers: Vec<BrokerInfo> = md
                     .brokers()
                     .iter()
-                    .map(|b| BrokerInfo {
-                        id: b.id(),
-                        host: b.host().to_string(),
-                        port: b.port(),
-                    })
+                    .map(|b| BrokerInfo { id: b.id(), host: b.host().to_string(), port: b.port() })
                     .collect();
                 let mut topics = BTreeMap::new();
                 let mut errors = Vec::new();
@@ -133,20 +126,11 @@ impl Cluster {
                         })
                         .collect();
                     partitions.sort_by_key(|p| p.id);
-                    topics.insert(
-                        t.name().to_string(),
-                        TopicInfo {
-                            name: t.name().to_string(),
-                            partitions,
-                        },
-                    );
+                    topics.insert(t.name().to_string(), TopicInfo { name: t.name().to_string(), partitions });
                 }
                 // The cluster id comes from librdkafka's cached metadata answer: no extra request.
                 let cluster_id = client.fetch_cluster_id(timeout);
-                Ok::<_, rdkafka::error::KafkaError>((
-                    (brokers, topics, errors),
-                    cluster_id,
-                ))
+                Ok::<_, rdkafka::error::KafkaError>(((brokers, topics, errors), cluster_id))
             })
             .await
             .map_err(|e| self.kafka_error("fetching metadata", &e, started.elapsed()))?;
@@ -167,11 +151,7 @@ impl Cluster {
             }
         }
         crate::error::collect(self.label(), "reading metadata", failures)?;
-        Ok(ClusterMetadata {
-            cluster_id,
-            brokers,
-            topics,
-        })
+        Ok(ClusterMetadata { cluster_id, brokers, topics })
     }
 }
 

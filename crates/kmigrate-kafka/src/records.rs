@@ -45,6 +45,15 @@ impl RecordTimestamp {
 pub(crate) struct RecordMeta {
     pub offset: i64,
     pub timestamp: RecordTimestamp,
+    /// Key + value bytes (what a copy transfers; headers not counted).
+    pub bytes: u64,
+}
+
+/// Records read from a partition and their key + value bytes (see [`Cluster::sample_record_bytes`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SampledBytes {
+    pub records: u64,
+    pub bytes: u64,
 }
 
 /// A range of offsets of one partition: `start` inclusive, `end` exclusive.
@@ -56,6 +65,33 @@ pub(crate) struct Range {
 }
 
 impl Cluster {
+    /// Reads the records of `start..end` of each partition (one range per partition) and sums their key +
+    /// value bytes: the basis of size estimates (`kmigrate plan` samples the last records of each partition).
+    /// One short-lived consumer assigned to every range, so one Fetch per leader broker per round, whatever
+    /// the number of partitions.
+    pub async fn sample_record_bytes(
+        &self,
+        ranges: &[(TopicPartition, i64, i64)],
+    ) -> Result<BTreeMap<TopicPartition, SampledBytes>> {
+        let ranges: Vec<Range> = ranges
+            .iter()
+            .map(|(p, start, end)| Range { partition: p.clone(), start: *start, end: *end })
+            .collect();
+        let timeout = self.request_timeout().max(Duration::from_secs(10));
+        Ok(self
+            .read_ranges(ranges, timeout)
+            .await?
+            .into_iter()
+            .map(|(p, records)| {
+                let sampled = SampledBytes {
+                    records: records.len() as u64,
+                    bytes: records.iter().map(|r| r.bytes).sum(),
+                };
+                (p, sampled)
+            })
+            .collect())
+    }
+
     /// Reads the records of the given ranges (each partition at most once), with one consumer assigned to all
     /// of them, until every range is read or `timeout` passes. Offsets without a record (control records of
     /// transactions, compacted records) are skipped.
@@ -65,10 +101,8 @@ impl Cluster {
         timeout: Duration,
     ) -> Result<BTreeMap<TopicPartition, Vec<RecordMeta>>> {
         let ranges: Vec<Range> = ranges.into_iter().filter(|r| r.start < r.end).collect();
-        let mut out: BTreeMap<TopicPartition, Vec<RecordMeta>> = ranges
-            .iter()
-            .map(|r| (r.partition.clone(), Vec::new()))
-            .collect();
+        let mut out: BTreeMap<TopicPartition, Vec<RecordMeta>> =
+            ranges.iter().map(|r| (r.partition.clone(), Vec::new())).collect();
         if ranges.is_empty() {
             return Ok(out);
         }
@@ -79,12 +113,14 @@ impl Cluster {
             .blocking(move |_| {
                 let mut tpl = TopicPartitionList::new();
                 for r in &ranges {
-                    tpl.add_partition_offset(&r.partition.topic, r.partition.partition, Offset::Offset(r.start))
-                        .map_err(|e| this.kafka_error("reading records", &e, Duration::ZERO))?;
-                }
-                consumer
-                    .assign(&tpl)
+                    tpl.add_partition_offset(
+                        &r.partition.topic,
+                        r.partition.partition,
+                        Offset::Offset(r.start),
+                    )
                     .map_err(|e| this.kafka_error("reading records", &e, Duration::ZERO))?;
+                }
+                consumer.assign(&tpl).map_err(|e| this.kafka_error("reading records", &e, Duration::ZERO))?;
                 let ends: BTreeMap<(String, i32), i64> = ranges
                     .iter()
                     .map(|r| ((r.partition.topic.clone(), r.partition.partition), r.end))
@@ -116,6 +152,9 @@ impl Cluster {
                                     .push(RecordMeta {
                                         offset: m.offset(),
                                         timestamp: RecordTimestamp::from_rdkafka(m.timestamp()),
+                                        bytes: (m.key().map_or(0, <[u8]>::len)
+                                            + m.payload().map_or(0, <[u8]>::len))
+                                            as u64,
                                     });
                             }
                             if m.offset() + 1 >= *end {
@@ -129,10 +168,9 @@ impl Cluster {
                             // Nothing delivered: a range may end with offsets that carry no record.
                             if let Ok(pos) = consumer.position() {
                                 for el in pos.elements() {
-                                    if let (Offset::Offset(o), Some(end)) = (
-                                        el.offset(),
-                                        ends.get(&(el.topic().to_string(), el.partition())),
-                                    ) && o >= *end
+                                    if let (Offset::Offset(o), Some(end)) =
+                                        (el.offset(), ends.get(&(el.topic().to_string(), el.partition())))
+                                        && o >= *end
                                     {
                                         pending.remove(&(el.topic().to_string(), el.partition()));
                                     }

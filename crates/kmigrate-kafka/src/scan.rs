@@ -13,6 +13,9 @@ use crate::client::Cluster;
 use crate::error::{Error, Result};
 use crate::types::TopicPartition;
 
+/// How long a scan waits for more records before asking the broker where the partition ends.
+const END_PROBE: Duration = Duration::from_secs(1);
+
 /// A record as read, owned.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordData {
@@ -38,7 +41,10 @@ impl RecordData {
 
     /// Same content (everything but the offset).
     pub fn same_content(&self, other: &RecordData) -> bool {
-        self.key == other.key && self.value == other.value && self.headers == other.headers && self.timestamp == other.timestamp
+        self.key == other.key
+            && self.value == other.value
+            && self.headers == other.headers
+            && self.timestamp == other.timestamp
     }
 }
 
@@ -70,6 +76,8 @@ impl Cluster {
                 .map_err(|e| this.kafka_error(&operation, &e, Duration::ZERO))?;
             consumer.assign(&tpl).map_err(|e| this.kafka_error(&operation, &e, Duration::ZERO))?;
             let mut last_progress = Instant::now();
+            let mut last_probe = Instant::now();
+            let mut position = start;
             loop {
                 match consumer.poll(Duration::from_millis(100)) {
                     Some(Ok(m)) => {
@@ -77,16 +85,25 @@ impl Cluster {
                         if end.is_some_and(|e| m.offset() >= e) {
                             return Ok(());
                         }
+                        position = m.offset() + 1;
                         let record = RecordData {
                             offset: m.offset(),
                             key: m.key().map(<[u8]>::to_vec),
                             value: m.payload().map(<[u8]>::to_vec),
                             headers: m
                                 .headers()
-                                .map(|h| h.iter().map(|x| (x.key.to_string(), x.value.map(<[u8]>::to_vec))).collect())
+                                .map(|h| {
+                                    h.iter()
+                                        .map(|x| (x.key.to_string(), x.value.map(<[u8]>::to_vec)))
+                                        .collect()
+                                })
                                 .unwrap_or_default(),
                             timestamp: match m.timestamp() {
-                                rdkafka::Timestamp::CreateTime(t) | rdkafka::Timestamp::LogAppendTime(t) if t >= 0 => Some(t),
+                                rdkafka::Timestamp::CreateTime(t) | rdkafka::Timestamp::LogAppendTime(t)
+                                    if t >= 0 =>
+                                {
+                                    Some(t)
+                                }
                                 _ => None,
                             },
                         };
@@ -98,11 +115,26 @@ impl Cluster {
                     Some(Err(KafkaError::PartitionEOF(_))) => return Ok(()),
                     Some(Err(e)) => return Err(this.kafka_error(&operation, &e, last_progress.elapsed())),
                     None if last_progress.elapsed() >= idle_timeout => {
+                        let seen =
+                            match crate::ffi::cached_watermarks(consumer.client(), &tp.topic, tp.partition) {
+                                Some((low, high)) => format!("fetched watermarks {low}..{high}"),
+                                None => "no fetch answered".to_string(),
+                            };
                         return Err(Error::Timeout {
                             label: this.label().to_string(),
-                            operation,
+                            operation: format!("{operation} from offset {position} ({seen})"),
                             waited: last_progress.elapsed(),
                         });
+                    }
+                    // Quiet without an EOF event (librdkafka signals EOF once per offset): compare
+                    // the position with the high watermark of the last fetch answer.
+                    None if last_progress.elapsed() >= END_PROBE && last_probe.elapsed() >= END_PROBE => {
+                        last_probe = Instant::now();
+                        if crate::ffi::cached_watermarks(consumer.client(), &tp.topic, tp.partition)
+                            .is_some_and(|(_, high)| position >= high)
+                        {
+                            return Ok(());
+                        }
                     }
                     None => {}
                 }

@@ -35,28 +35,13 @@ impl RequestStats {
         let mut out = RequestStats::default();
         for (name, b) in brokers {
             let node_id = b.get("nodeid").and_then(|v| v.as_i64()).unwrap_or(-1) as i32;
-            let source = b
-                .get("source")
-                .and_then(|v| v.as_str())
-                .unwrap_or_default()
-                .to_string();
+            let source = b.get("source").and_then(|v| v.as_str()).unwrap_or_default().to_string();
             let requests = b
                 .get("req")
                 .and_then(|v| v.as_object())
-                .map(|req| {
-                    req.iter()
-                        .filter_map(|(api, n)| Some((api.clone(), n.as_u64()?)))
-                        .collect()
-                })
+                .map(|req| req.iter().filter_map(|(api, n)| Some((api.clone(), n.as_u64()?))).collect())
                 .unwrap_or_default();
-            out.brokers.insert(
-                name.clone(),
-                BrokerRequests {
-                    node_id,
-                    source,
-                    requests,
-                },
-            );
+            out.brokers.insert(name.clone(), BrokerRequests { node_id, source, requests });
         }
         Some(out)
     }
@@ -70,20 +55,13 @@ impl RequestStats {
                 .requests
                 .iter()
                 .map(|(api, n)| {
-                    let was = before
-                        .and_then(|e| e.requests.get(api))
-                        .copied()
-                        .unwrap_or(0);
+                    let was = before.and_then(|e| e.requests.get(api)).copied().unwrap_or(0);
                     (api.clone(), n.saturating_sub(was))
                 })
                 .collect();
             out.brokers.insert(
                 name.clone(),
-                BrokerRequests {
-                    node_id: b.node_id,
-                    source: b.source.clone(),
-                    requests,
-                },
+                BrokerRequests { node_id: b.node_id, source: b.source.clone(), requests },
             );
         }
         out
@@ -131,13 +109,7 @@ mod tests {
         assert_eq!(s.total("OffsetFetch"), 1);
 
         let mut later = s.clone();
-        *later
-            .brokers
-            .get_mut("127.0.0.1:9092/1")
-            .unwrap()
-            .requests
-            .get_mut("ListOffsets")
-            .unwrap() = 5;
+        *later.brokers.get_mut("127.0.0.1:9092/1").unwrap().requests.get_mut("ListOffsets").unwrap() = 5;
         assert_eq!(later.since(&s).per_node("ListOffsets"), BTreeMap::from([(1, 2)]));
         assert!(RequestStats::from_json(b"not json").is_none());
     }

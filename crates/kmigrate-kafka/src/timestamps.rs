@@ -55,10 +55,7 @@ pub fn classify(timestamps: &[RecordTimestamp]) -> TimestampKind {
         TimestampKind::Empty
     } else if timestamps.contains(&RecordTimestamp::Missing) {
         TimestampKind::Missing
-    } else if timestamps
-        .iter()
-        .any(|t| matches!(t, RecordTimestamp::LogAppendTime(_)))
-    {
+    } else if timestamps.iter().any(|t| matches!(t, RecordTimestamp::LogAppendTime(_))) {
         TimestampKind::LogAppendTime
     } else {
         TimestampKind::CreateTime
@@ -71,17 +68,17 @@ pub(crate) fn summarize(partition: TopicPartition, timestamps: &[RecordTimestamp
         partition,
         kind: classify(timestamps),
         sampled: timestamps.len(),
-        missing: timestamps
-            .iter()
-            .filter(|t| **t == RecordTimestamp::Missing)
-            .count(),
+        missing: timestamps.iter().filter(|t| **t == RecordTimestamp::Missing).count(),
         min_timestamp: millis.iter().min().copied(),
         max_timestamp: millis.iter().max().copied(),
     }
 }
 
+/// An offset range `[start, end)`.
+type Span = (i64, i64);
+
 /// The head and tail ranges to sample, `sample` records each (they merge when the partition is short).
-pub(crate) fn sample_ranges(earliest: i64, latest: i64, sample: i64) -> (Option<(i64, i64)>, Option<(i64, i64)>) {
+pub(crate) fn sample_ranges(earliest: i64, latest: i64, sample: i64) -> (Option<Span>, Option<Span>) {
     if latest <= earliest || sample <= 0 {
         return (None, None);
     }
@@ -117,9 +114,7 @@ impl Cluster {
         // A partition can be assigned once per consumer assignment: heads first, then tails.
         for ranges in [heads, tails] {
             for (p, records) in self.read_ranges(ranges, timeout).await? {
-                seen.entry(p)
-                    .or_default()
-                    .extend(records.iter().map(|r| r.timestamp));
+                seen.entry(p).or_default().extend(records.iter().map(|r| r.timestamp));
             }
         }
         Ok(partitions
@@ -141,10 +136,7 @@ impl Cluster {
         if bad.is_empty() {
             Ok(())
         } else {
-            Err(Error::TimestampsMissing {
-                label: self.label().to_string(),
-                partitions: bad,
-            })
+            Err(Error::TimestampsMissing { label: self.label().to_string(), partitions: bad })
         }
     }
 }
@@ -169,10 +161,7 @@ mod tests {
     fn rdkafka_timestamps_map() {
         assert_eq!(RecordTimestamp::from_rdkafka(rdkafka::Timestamp::NotAvailable), Missing);
         assert_eq!(RecordTimestamp::from_rdkafka(rdkafka::Timestamp::CreateTime(-1)), Missing);
-        assert_eq!(
-            RecordTimestamp::from_rdkafka(rdkafka::Timestamp::LogAppendTime(5)),
-            LogAppendTime(5)
-        );
+        assert_eq!(RecordTimestamp::from_rdkafka(rdkafka::Timestamp::LogAppendTime(5)), LogAppendTime(5));
     }
 
     #[test]

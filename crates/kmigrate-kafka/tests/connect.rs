@@ -41,10 +41,7 @@ async fn metadata_lists_brokers_and_topics_without_internal_ones() {
     for p in &md.topics[&a].partitions {
         assert!(broker_ids.contains(&p.leader), "leader {} of {a}/{} is not a broker", p.leader, p.id);
     }
-    assert_eq!(
-        md.topics[&a].partitions.iter().map(|p| p.id).collect::<Vec<_>>(),
-        vec![0, 1, 2]
-    );
+    assert_eq!(md.topics[&a].partitions.iter().map(|p| p.id).collect::<Vec<_>>(), vec![0, 1, 2]);
     assert!(!md.topics.contains_key(&internal));
     assert!(md.topics.keys().all(|t| !is_internal_topic(t)), "{:?}", md.topics.keys());
 
@@ -75,17 +72,11 @@ async fn unreachable_cluster_error_names_address_and_wait() {
     };
     let bootstrap = format!("127.0.0.1:{port}");
     let started = Instant::now();
-    let err = Cluster::connect(ClusterConfig::new("target", &bootstrap), Duration::from_secs(1))
-        .await
-        .unwrap_err();
+    let err =
+        Cluster::connect(ClusterConfig::new("target", &bootstrap), Duration::from_secs(1)).await.unwrap_err();
     let elapsed = started.elapsed();
     match &err {
-        Error::Unreachable {
-            label,
-            bootstrap: b,
-            waited,
-            ..
-        } => {
+        Error::Unreachable { label, bootstrap: b, waited, .. } => {
             assert_eq!(label, "target");
             assert_eq!(b, &bootstrap);
             assert!(*waited >= Duration::from_millis(900), "waited {waited:?}");
@@ -132,8 +123,10 @@ async fn authentication_failure_is_reported_clearly() {
 /// A property librdkafka does not know is a configuration error naming the cluster; values never appear.
 #[tokio::test]
 async fn invalid_property_is_a_config_error() {
-    let cfg = ClusterConfig::new("source", "127.0.0.1:1")
-        .with_property("sasl.jaas.config", "org.apache.kafka.common.security.plain.PlainLoginModule password=\"s3cr3t-value\"");
+    let cfg = ClusterConfig::new("source", "127.0.0.1:1").with_property(
+        "sasl.jaas.config",
+        "org.apache.kafka.common.security.plain.PlainLoginModule password=\"s3cr3t-value\"",
+    );
     let err = Cluster::connect(cfg, Duration::from_secs(1)).await.unwrap_err();
     assert!(matches!(err, Error::InvalidConfig { .. }), "{err:?}");
     let text = err.to_string();

@@ -74,8 +74,8 @@ async fn offsets_for_time() {
     assert_eq!(at(&r, 0), TimeOffset::End(5));
     assert_eq!(at(&r, 1), TimeOffset::At(0));
 
-    // After every record. Apache Kafka answers -1 ("none"); tansu 0.6 answers 0, which kmigrate detects
-    // (the record at offset 0 is older than T) — both come back as End(latest).
+    // After every record. Apache Kafka answers -1 ("none"); tansu 0.6 answers offset 0 with timestamp -1,
+    // which kmigrate detects (the record at offset 0 is older than T) — both come back as End(latest).
     let r = k.offsets_for_time(&ps, 30_000).await.unwrap();
     assert_eq!(at(&r, 0), TimeOffset::End(5));
     assert_eq!(at(&r, 1), TimeOffset::End(2));

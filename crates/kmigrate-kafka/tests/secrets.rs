@@ -59,9 +59,7 @@ async fn secret_values_never_appear_in_logs() {
     k.offsets_for_time(&ps, 0).await.unwrap();
     k.inspect_timestamps(&ps, 2).await.unwrap();
     let group = unique("secrets-group");
-    k.commit_offsets(&group, &BTreeMap::from([(TopicPartition::new(&topic, 0), 1)]))
-        .await
-        .unwrap();
+    k.commit_offsets(&group, &BTreeMap::from([(TopicPartition::new(&topic, 0), 1)])).await.unwrap();
     k.committed_offsets(&group, &ps).await.unwrap();
     k.list_groups().await.unwrap();
     drop(k);
@@ -89,13 +87,9 @@ async fn secret_values_never_appear_in_logs() {
     assert!(!logs.contains("facility=\"CONF\""), "librdkafka dumped its configuration");
     for marker in [PASSWORD, USERNAME] {
         assert!(!logs.contains(marker), "a secret appears in the logs");
-        for text in [
-            format!("{cfg:?}"),
-            cfg.to_string(),
-            format!("{sasl:?}"),
-            err.to_string(),
-            format!("{err:?}"),
-        ] {
+        for text in
+            [format!("{cfg:?}"), cfg.to_string(), format!("{sasl:?}"), err.to_string(), format!("{err:?}")]
+        {
             assert!(!text.contains(marker), "a secret appears in: {text}");
         }
     }

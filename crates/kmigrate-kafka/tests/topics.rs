@@ -30,9 +30,7 @@ async fn create_topics_with_partitions_and_configs() {
 
     // An explicit replication factor.
     let rf = unique("create-rf");
-    k.create_topics(&[NewTopicSpec::new(&rf, 1).replication_factor(1)])
-        .await
-        .unwrap();
+    k.create_topics(&[NewTopicSpec::new(&rf, 1).replication_factor(1)]).await.unwrap();
 
     // Creating an existing topic names it.
     match k.create_topics(&[NewTopicSpec::new(&a, 4)]).await {
@@ -50,8 +48,7 @@ async fn describe_configs_of_many_topics() {
     let k = c.connect().await;
     let a = unique("configs-a");
     let b = unique("configs-b");
-    c.create_topic_with(&a, 1, &[("retention.ms", "86400000"), ("cleanup.policy", "compact")])
-        .await;
+    c.create_topic_with(&a, 1, &[("retention.ms", "86400000"), ("cleanup.policy", "compact")]).await;
     c.create_topic(&b, 1).await;
 
     let configs = k.describe_topic_configs(&[&a, &b]).await.unwrap();
@@ -91,8 +88,7 @@ async fn alter_configs_incrementally() {
     let k = c.connect().await;
     let a = unique("alter-a");
     let b = unique("alter-b");
-    c.create_topic_with(&a, 1, &[("cleanup.policy", "compact"), ("retention.ms", "1000")])
-        .await;
+    c.create_topic_with(&a, 1, &[("cleanup.policy", "compact"), ("retention.ms", "1000")]).await;
     c.create_topic(&b, 1).await;
 
     let changes = BTreeMap::from([
@@ -127,10 +123,7 @@ async fn alter_configs_incrementally() {
         // Kafka shows the broker's value again.
         assert!(!policy.unwrap().is_override());
     }
-    assert_eq!(
-        configs[&a].entries["retention.ms"].value.as_deref(),
-        Some("7200000")
-    );
+    assert_eq!(configs[&a].entries["retention.ms"].value.as_deref(), Some("7200000"));
     // Nothing to change: no request.
     k.alter_topic_configs(&BTreeMap::new()).await.unwrap();
 }
@@ -150,7 +143,9 @@ async fn add_partitions() {
             Err(e @ Error::Unsupported { .. }) => {
                 let text = e.to_string();
                 assert!(
-                    text.starts_with(&format!("adding partitions to topic `{t}` is not supported by the target cluster")),
+                    text.starts_with(&format!(
+                        "adding partitions to topic `{t}` is not supported by the target cluster"
+                    )),
                     "{text}"
                 );
             }

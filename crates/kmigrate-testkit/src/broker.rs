@@ -56,18 +56,15 @@ pub fn tansu_binary() -> PathBuf {
         .or_else(|| std::env::var_os("XDG_CACHE_HOME").map(|x| PathBuf::from(x).join("kmigrate")))
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache").join("kmigrate")))
         .expect("neither KMIGRATE_CACHE, XDG_CACHE_HOME nor HOME is set");
-    let bin = cache
-        .join(format!("tansu-{TANSU_VERSION}"))
-        .join("bin")
-        .join("tansu");
+    let bin = cache.join(format!("tansu-{TANSU_VERSION}")).join("bin").join("tansu");
     if bin.is_file() {
         return bin;
     }
     panic!(
         "the tansu broker (needed by the integration tests) was not found at {} nor in $KMIGRATE_TANSU.\n\
          Install it once with `scripts/ensure-tansu.sh` (about 9 minutes), or run the tests with \
-         `scripts/test.sh`, which does that first. To test against a real Kafka pair instead, set \
-         KMIGRATE_TEST_SOURCE and KMIGRATE_TEST_TARGET to their bootstrap addresses.",
+         `scripts/test.sh`, which does that first. Most tests can run against a real Kafka pair \
+         instead: set KMIGRATE_TEST_SOURCE and KMIGRATE_TEST_TARGET to their bootstrap addresses.",
         bin.display()
     );
 }
@@ -100,7 +97,8 @@ fn free_port() -> u16 {
 
 /// The last `lines` lines of a file (for panic messages).
 pub(crate) fn tail(path: &Path, lines: usize) -> String {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| format!("<cannot read {}: {e}>", path.display()));
+    let text =
+        std::fs::read_to_string(path).unwrap_or_else(|e| format!("<cannot read {}: {e}>", path.display()));
     let all: Vec<&str> = text.lines().collect();
     all[all.len().saturating_sub(lines)..].join("\n")
 }
@@ -156,13 +154,7 @@ impl TansuBroker {
             .stderr(Stdio::from(err))
             .spawn()
             .map_err(|e| format!("starting {}: {e}", bin.display()))?;
-        let mut broker = TansuBroker {
-            child,
-            port,
-            engine,
-            log,
-            dir,
-        };
+        let mut broker = TansuBroker { child, port, engine, log, dir };
         broker.wait_ready(args.contains(&"--authentication"))?;
         Ok(broker)
     }
@@ -205,10 +197,7 @@ impl TansuBroker {
                         .create()
                         .expect("creating a metadata client")
                 });
-                if c.client()
-                    .fetch_metadata(None, Duration::from_millis(500))
-                    .is_ok()
-                {
+                if c.client().fetch_metadata(None, Duration::from_millis(500)).is_ok() {
                     tracing::debug!(port = self.port, engine = ?self.engine, elapsed = ?started.elapsed(), "tansu ready");
                     return Ok(());
                 }

@@ -70,9 +70,7 @@ impl TestCluster {
             return TestCluster {
                 label: label.to_string(),
                 bootstrap: std::env::var(addr).expect("set"),
-                properties: std::env::var(props)
-                    .map(|p| parse_properties(&p))
-                    .unwrap_or_default(),
+                properties: std::env::var(props).map(|p| parse_properties(&p)).unwrap_or_default(),
                 broker: None,
                 engine: None,
             };
@@ -136,7 +134,9 @@ impl TestCluster {
     pub async fn connect(&self) -> Cluster {
         match Cluster::connect(self.config(), Duration::from_secs(10)).await {
             Ok(c) => c,
-            Err(e) => panic!("connecting to the {} test cluster failed: {e}\n{}", self.label, self.log_tail(40)),
+            Err(e) => {
+                panic!("connecting to the {} test cluster failed: {e}\n{}", self.label, self.log_tail(40))
+            }
         }
     }
 
@@ -150,9 +150,7 @@ impl TestCluster {
 
     /// Whether the broker process is still running (always true for an external cluster).
     pub fn is_running(&self) -> bool {
-        self.broker
-            .as_ref()
-            .is_none_or(|b| b.lock().unwrap().is_running())
+        self.broker.as_ref().is_none_or(|b| b.lock().unwrap().is_running())
     }
 
     /// rdkafka client properties for the testkit's own clients.
@@ -190,15 +188,8 @@ impl BrokerPair {
 /// every topic, so tests never delete topics and never reuse names.
 pub fn unique(prefix: &str) -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or_default();
-    format!(
-        "{prefix}-{:x}-{}",
-        nanos & 0xffff_ffff_ffff,
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    )
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or_default();
+    format!("{prefix}-{:x}-{}", nanos & 0xffff_ffff_ffff, COUNTER.fetch_add(1, Ordering::Relaxed))
 }
 
 #[cfg(test)]

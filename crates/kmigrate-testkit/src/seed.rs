@@ -33,10 +33,7 @@ pub struct SeedRecord {
 
 impl SeedRecord {
     pub fn new(partition: i32) -> Self {
-        SeedRecord {
-            partition,
-            ..Default::default()
-        }
+        SeedRecord { partition, ..Default::default() }
     }
 
     pub fn key(mut self, key: impl Into<Vec<u8>>) -> Self {
@@ -81,9 +78,7 @@ pub struct ConsumedRecord {
 
 impl TestCluster {
     fn admin(&self) -> AdminClient<DefaultClientContext> {
-        self.rd_config()
-            .create()
-            .expect("creating a testkit admin client")
+        self.rd_config().create().expect("creating a testkit admin client")
     }
 
     /// Creates a topic with `partitions` partitions (broker-default replication).
@@ -93,8 +88,7 @@ impl TestCluster {
 
     /// Creates a topic with topic configs.
     pub async fn create_topic_with(&self, name: &str, partitions: i32, configs: &[(&str, &str)]) {
-        self.create_topics(&[name.to_string()], partitions, configs)
-            .await
+        self.create_topics(&[name.to_string()], partitions, configs).await
     }
 
     /// Creates several topics in one request (same partitions and configs), and waits until the metadata
@@ -111,9 +105,7 @@ impl TestCluster {
                 config: configs.to_vec(),
             })
             .collect();
-        let opts = AdminOptions::new()
-            .request_timeout(Some(TIMEOUT))
-            .operation_timeout(Some(TIMEOUT));
+        let opts = AdminOptions::new().request_timeout(Some(TIMEOUT)).operation_timeout(Some(TIMEOUT));
         let results = admin
             .create_topics(topics.iter(), &opts)
             .await
@@ -126,10 +118,7 @@ impl TestCluster {
         // Wait until every topic is visible with leaders (immediate on tansu; Kafka propagates metadata).
         let started = Instant::now();
         loop {
-            let md = admin
-                .inner()
-                .fetch_metadata(None, TIMEOUT)
-                .expect("fetching metadata");
+            let md = admin.inner().fetch_metadata(None, TIMEOUT).expect("fetching metadata");
             let ready = names.iter().all(|n| {
                 md.topics().iter().any(|t| {
                     t.name() == n
@@ -172,8 +161,7 @@ impl TestCluster {
             .expect("creating a testkit consumer");
         let mut tpl = TopicPartitionList::new();
         for (t, p, o) in offsets {
-            tpl.add_partition_offset(t, *p, Offset::Offset(*o))
-                .expect("adding a partition");
+            tpl.add_partition_offset(t, *p, Offset::Offset(*o)).expect("adding a partition");
         }
         let label = self.label().to_string();
         tokio::task::spawn_blocking(move || {
@@ -201,8 +189,7 @@ impl TestCluster {
             .create()
             .expect("creating a testkit consumer");
         let mut tpl = TopicPartitionList::new();
-        tpl.add_partition_offset(topic, partition, Offset::Offset(start))
-            .expect("adding a partition");
+        tpl.add_partition_offset(topic, partition, Offset::Offset(start)).expect("adding a partition");
         consumer.assign(&tpl).expect("assigning");
         let what = format!("{topic}/{partition} [{start}, {end}) on {}", self.label());
         tokio::task::spawn_blocking(move || {
@@ -220,7 +207,9 @@ impl TestCluster {
                             .headers()
                             .map(|hs| {
                                 hs.iter()
-                                    .map(|h| (h.key.to_string(), h.value.map(<[u8]>::to_vec).unwrap_or_default()))
+                                    .map(|h| {
+                                        (h.key.to_string(), h.value.map(<[u8]>::to_vec).unwrap_or_default())
+                                    })
                                     .collect()
                             })
                             .unwrap_or_default(),
@@ -284,13 +273,13 @@ impl TestCluster {
         if let Err(e) = ready {
             stop.store(true, Ordering::Relaxed);
             let _ = handle.join();
-            panic!("the live member of group {group} on {} did not start: {e}\n{}", self.label(), self.log_tail(30));
+            panic!(
+                "the live member of group {group} on {} did not start: {e}\n{}",
+                self.label(),
+                self.log_tail(30)
+            );
         }
-        LiveMember {
-            client_id,
-            stop,
-            handle: Some(handle),
-        }
+        LiveMember { client_id, stop, handle: Some(handle) }
     }
 }
 
@@ -300,10 +289,7 @@ pub async fn produce_with(producer: &FutureProducer, topic: &str, records: &[See
     for r in records {
         let mut headers = OwnedHeaders::new();
         for (k, v) in &r.headers {
-            headers = headers.insert(Header {
-                key: k,
-                value: Some(v.as_slice()),
-            });
+            headers = headers.insert(Header { key: k, value: Some(v.as_slice()) });
         }
         loop {
             let mut rec: FutureRecord<'_, [u8], [u8]> = FutureRecord::to(topic).partition(r.partition);

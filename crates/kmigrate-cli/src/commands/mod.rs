@@ -2,6 +2,8 @@
 
 mod apply;
 mod graph;
+mod offsets;
+mod plan;
 mod status;
 mod validate;
 
@@ -15,8 +17,10 @@ pub fn run(command: Command, printer: &Printer) -> Result<u8, InternalError> {
     match command {
         Command::Validate(args) => Ok(validate::run(&args, printer)),
         Command::Graph(args) => Ok(graph::run(&args, printer)),
+        Command::Plan(args) => plan::run(&args, printer),
         Command::Apply(args) => apply::run(&args, printer),
         Command::Status(args) => status::run(&args, printer),
+        Command::Offsets(crate::args::OffsetsCommand::Translate(args)) => offsets::translate(&args, printer),
     }
 }
 

@@ -181,3 +181,110 @@ pub fn sorted(mut v: Vec<String>) -> Vec<String> {
     v.sort();
     v
 }
+
+/// An apply running in the background (for kills and concurrency).
+pub struct Background {
+    pub child: std::process::Child,
+}
+
+impl Background {
+    pub fn start(cwd: &Path, args: &[&str]) -> Background {
+        let child = Command::new(env!("CARGO_BIN_EXE_kmigrate"))
+            .args(args)
+            .current_dir(cwd)
+            .env("NO_COLOR", "1")
+            .env_remove("RUST_LOG")
+            .stdout(log_file(cwd, "stdout"))
+            .stderr(log_file(cwd, "stderr"))
+            .spawn()
+            .expect("starting kmigrate");
+        Background { child }
+    }
+
+    /// SIGKILL: no chance to clean up, as with a crash or an OOM kill.
+    pub fn kill9(mut self) {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().expect("reaping");
+    }
+}
+
+/// Background applies write their output beside the plan (`apply-<n>.stdout`), for post-mortems.
+fn log_file(cwd: &Path, stream: &str) -> std::fs::File {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    std::fs::File::create(cwd.join(format!("apply-{n}.{stream}"))).expect("log file")
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The state file of the plan `e2e`, if written yet.
+pub fn read_state(dir: &Path) -> Option<serde_json::Value> {
+    let text = std::fs::read_to_string(dir.join(".kmigrate/e2e.state.json")).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+/// A step's status in the state file ("pending" when absent).
+pub fn step_status(dir: &Path, step: &str) -> String {
+    read_state(dir)
+        .and_then(|s| s["steps"][step]["status"].as_str().map(str::to_string))
+        .unwrap_or_else(|| "pending".into())
+}
+
+/// Polls `cond` every 20 ms for at most `secs` seconds.
+pub fn wait_until(secs: u64, mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while std::time::Instant::now() < deadline {
+        if cond() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    false
+}
+
+/// Every record of a partition, read until the end the fetch reports (works on tansu's memory
+/// engine, whose ListOffsets answers are wrong).
+pub async fn read_all(cluster: &TestCluster, topic: &str, partition: i32) -> Vec<kmigrate_kafka::RecordData> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    cluster
+        .connect()
+        .await
+        .scan_partition(
+            &TopicPartition::new(topic, partition),
+            0,
+            None,
+            std::time::Duration::from_secs(30),
+            move |r| tx.send(r).is_ok(),
+        )
+        .await
+        .unwrap();
+    rx.into_iter().collect()
+}
+
+impl Background {
+    /// SIGINT, as Ctrl-C: apply stops its steps at a safe point and exits paused.
+    pub fn interrupt(mut self) -> Option<i32> {
+        // SAFETY: sending a signal to our own child process.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGINT) };
+        self.child.wait().expect("reaping").code()
+    }
+
+    /// Waits for the process to exit by itself.
+    pub fn wait(mut self) -> Option<i32> {
+        self.child.wait().expect("reaping").code()
+    }
+}
+
+/// Prints the output files of background applies (for a failing test's log).
+pub fn dump_logs(dir: &Path) {
+    let mut files: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    for p in files.iter().filter(|p| p.extension().is_some_and(|x| x == "stdout" || x == "stderr")) {
+        println!("== {}:\n{}", p.display(), std::fs::read_to_string(p).unwrap_or_default());
+    }
+}

@@ -112,25 +112,7 @@ impl Context {
     /// The concrete topics of the plan: named ones, then those patterns matched (as recorded by
     /// the expand steps).
     pub fn topics(&self, handle: &StepHandle) -> Vec<String> {
-        let expansion = handle.checkpoint.snapshot().expansion;
-        let mut out: Vec<String> = Vec::new();
-        for spec in &self.plan.topics {
-            if let TopicSelector::Name(n) = &spec.selector
-                && !out.contains(n)
-            {
-                out.push(n.clone());
-            }
-        }
-        for spec in &self.plan.topics {
-            if let TopicSelector::Pattern(re) = &spec.selector {
-                for t in expansion.get(re.as_str()).into_iter().flatten() {
-                    if !out.contains(t) {
-                        out.push(t.clone());
-                    }
-                }
-            }
-        }
-        out
+        concrete_topics(&self.plan, &handle.checkpoint.snapshot().expansion)
     }
 
     /// The partitions of `topics` on a cluster, in order.
@@ -158,6 +140,29 @@ impl Context {
             _ = handle.stopped() => false,
         }
     }
+}
+
+/// The concrete topics of `plan`: named ones, then those the patterns matched according to
+/// `expansion`.
+pub(crate) fn concrete_topics(plan: &Plan, expansion: &kmigrate_dag::Expansion) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for spec in &plan.topics {
+        if let TopicSelector::Name(n) = &spec.selector
+            && !out.contains(n)
+        {
+            out.push(n.clone());
+        }
+    }
+    for spec in &plan.topics {
+        if let TopicSelector::Pattern(re) = &spec.selector {
+            for t in expansion.get(re.as_str()).into_iter().flatten() {
+                if !out.contains(t) {
+                    out.push(t.clone());
+                }
+            }
+        }
+    }
+    out
 }
 
 /// Kafka errors become step errors; the broker being briefly away is worth retrying.

@@ -12,8 +12,9 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
 
+use futures::{StreamExt, TryStreamExt};
 use kmigrate_dag::StepKind;
-use kmigrate_kafka::{Cluster, CopyEnd, CopyOptions, CopyPipe, RecordData, TopicPartition};
+use kmigrate_kafka::{Cluster, CopyEnd, CopyOptions, CopyPipe, RecordData, TopicPartition, Watermarks};
 use kmigrate_plan::{GroupSpec, OffsetStore};
 use serde::{Deserialize, Serialize};
 
@@ -29,6 +30,10 @@ pub struct CopyState {
     pub partitions: BTreeMap<i32, PartitionMap>,
     #[serde(default)]
     pub bytes: u64,
+    /// Every partition has been copied to its end at least once: the copy keeps up with the
+    /// source, so producers can be switched (the manual cutover gate waits for this).
+    #[serde(default)]
+    pub caught_up: bool,
 }
 
 impl CopyState {
@@ -38,6 +43,8 @@ impl CopyState {
 }
 
 const RECONCILE_CHUNK: i64 = 2_000;
+/// Partitions reconciled at once (each holds a short-lived consumer while it reads).
+const RECONCILE_PARALLEL: usize = 8;
 const SCAN_IDLE: Duration = Duration::from_secs(30);
 
 pub async fn run(ctx: &Context, h: &StepHandle) -> StepResult {
@@ -47,11 +54,23 @@ pub async fn run(ctx: &Context, h: &StepHandle) -> StepResult {
     let mut state: CopyState = serde_json::from_value(h.checkpoint.outputs(&h.id())).unwrap_or_default();
 
     // Acknowledged but not checkpointed before a kill: find them on the target.
-    let mut recovered = 0;
-    for p in &partitions {
-        let entry = state.partitions.entry(p.partition).or_default();
-        recovered += reconcile(source, target, p, entry).await?;
+    // Partitions are independent and each reconcile mostly waits (offset lookups, a fetch even
+    // of an empty target): run several at once.
+    let mut entries: Vec<PartitionMap> =
+        partitions.iter().map(|p| state.partitions.remove(&p.partition).unwrap_or_default()).collect();
+    // (The futures are built first: a closure inside the stream makes the step's future not
+    // provably Send.)
+    let reconciles: Vec<_> = partitions
+        .iter()
+        .zip(entries.iter_mut())
+        .map(|(p, entry)| reconcile(source, target, p, entry))
+        .collect();
+    let found: Vec<u64> =
+        futures::stream::iter(reconciles).buffered(RECONCILE_PARALLEL).try_collect().await?;
+    for (p, entry) in partitions.iter().zip(entries) {
+        state.partitions.insert(p.partition, entry);
     }
+    let recovered: u64 = found.iter().sum();
     if recovered > 0 {
         h.warn(format!("found {recovered} records copied by an interrupted run; continuing after them"));
     }
@@ -75,6 +94,11 @@ pub async fn run(ctx: &Context, h: &StepHandle) -> StepResult {
                     state.partitions.entry(d.partition).or_default().record(d.source_offset, d.target_offset);
                 }
                 state.bytes += progress.bytes;
+                let all_at_end = partitions.iter().all(|p| progress.at_end.contains(&p.partition));
+                if all_at_end && !state.caught_up {
+                    state.caught_up = true;
+                    save(h, &state)?;
+                }
                 if last_save.elapsed() >= Duration::from_secs(1) {
                     last_save = Instant::now();
                     save(h, &state)?;
@@ -102,15 +126,25 @@ pub async fn run(ctx: &Context, h: &StepHandle) -> StepResult {
         CopyEnd::Finished => {
             let secs = started.elapsed().as_secs_f64().max(0.001);
             let this_run = state.copied() - copied_before;
-            Ok(StepOutcome::Done {
-                summary: format!(
+            let summary = if this_run == 0 {
+                format!(
+                    "copied {} records ({}) in {} partitions; nothing more to copy",
+                    state.copied(),
+                    human_bytes(state.bytes),
+                    state.partitions.len()
+                )
+            } else {
+                format!(
                     "copied {} records ({}) in {} partitions; this run {} records at {:.0} records/s",
                     state.copied(),
                     human_bytes(state.bytes),
                     state.partitions.len(),
                     this_run,
                     this_run as f64 / secs
-                ),
+                )
+            };
+            Ok(StepOutcome::Done {
+                summary,
                 outputs: serde_json::to_value(&state).expect("copy state serializes"),
             })
         }
@@ -211,17 +245,18 @@ pub struct Exact {
     pub duplicates: u64,
 }
 
+/// Reads the group's position on the source and translates it through the copies' offset maps
+/// (see [`exact_from`]). `marks` are the target watermarks of `partitions`.
 pub async fn exact_offsets(
     ctx: &Context,
     h: &StepHandle,
     group: &GroupSpec,
     partitions: &[TopicPartition],
+    marks: &BTreeMap<TopicPartition, Watermarks>,
 ) -> Result<Option<Exact>, StepError> {
     if !ctx.plan.copies_data() {
         return Ok(None);
     }
-    let target = ctx.target().await?;
-    let marks = target.watermarks(partitions).await.map_err(kafka_error)?;
     // The group's position on the source; self-stored groups are taken as drained (they read
     // every record before the cutover).
     let committed = match group.offsets {
@@ -230,15 +265,28 @@ pub async fn exact_offsets(
         }
         OffsetStore::SelfStored => None,
     };
+    let copy_state = |topic: &str| {
+        serde_json::from_value(h.checkpoint.outputs(&format!("copy:{topic}"))).unwrap_or_default()
+    };
+    Ok(Some(exact_from(&copy_state, committed.as_ref(), partitions, marks)))
+}
+
+/// Pure: where the group starts on each target partition, from the copy state of each topic
+/// (`copy_state`), its committed offsets on the source (`None`: self-stored, taken as drained)
+/// and the target watermarks.
+pub fn exact_from(
+    copy_state: &dyn Fn(&str) -> CopyState,
+    committed: Option<&BTreeMap<TopicPartition, Option<i64>>>,
+    partitions: &[TopicPartition],
+    marks: &BTreeMap<TopicPartition, Watermarks>,
+) -> Exact {
     let mut offsets = BTreeMap::new();
     let mut duplicates = 0;
     let mut states: BTreeMap<String, CopyState> = BTreeMap::new();
     for p in partitions {
-        let state = states.entry(p.topic.clone()).or_insert_with(|| {
-            serde_json::from_value(h.checkpoint.outputs(&format!("copy:{}", p.topic))).unwrap_or_default()
-        });
+        let state = states.entry(p.topic.clone()).or_insert_with(|| copy_state(&p.topic));
         let map = state.partitions.get(&p.partition).cloned().unwrap_or_default();
-        let consumed = match &committed {
+        let consumed = match committed {
             Some(c) => c.get(p).copied().flatten(),
             None => map.next,
         };
@@ -247,7 +295,7 @@ pub async fn exact_offsets(
         offsets.insert(p.clone(), start);
         duplicates += dups;
     }
-    Ok(Some(Exact { offsets, duplicates }))
+    Exact { offsets, duplicates }
 }
 
 /// Differences found by [`verify`], and a line for the summary.

@@ -47,9 +47,19 @@ pub async fn run(ctx: &Context, h: &StepHandle) -> StepResult {
         }
         CutoverMode::Manual => {
             if !ctx.options.approve_cutover {
+                // Let the copies catch up first: producers switched while copies lag put new
+                // records on the target before old ones, which strict groups then read again.
+                if !copies_caught_up(ctx, h).await {
+                    return Ok(StepOutcome::Interrupted);
+                }
                 return Ok(StepOutcome::Paused {
                     reason: format!(
-                        "waiting for the producer cutover. Switch every producer of the plan's topics to the target ({}), check that the source receives nothing more, then approve",
+                        "waiting for the producer cutover{}. Switch every producer of the plan's topics to the target ({}), check that the source receives nothing more, then approve",
+                        if ctx.plan.copies_data() {
+                            " (the copies have caught up with the source)"
+                        } else {
+                            ""
+                        },
                         ctx.plan.target.bootstrap_servers.raw
                     ),
                     resume: format!(
@@ -97,6 +107,41 @@ pub async fn run(ctx: &Context, h: &StepHandle) -> StepResult {
             "margin_ms": ctx.plan.cutover.margin.as_millis() as u64,
         }),
     })
+}
+
+/// Waits until every copy step has caught up with the source (or is done). False when asked to
+/// stop first. With `--wait-timeout`, gives up waiting (true) once it passes.
+async fn copies_caught_up(ctx: &Context, h: &StepHandle) -> bool {
+    if !ctx.plan.copies_data() {
+        return true;
+    }
+    let deadline = Deadline::after(ctx.options.wait_timeout);
+    loop {
+        let state = h.checkpoint.snapshot();
+        let lagging: Vec<&String> = state
+            .steps
+            .iter()
+            .filter(|(id, st)| {
+                id.starts_with("copy:")
+                    && st.status != crate::state::StepStatus::Done
+                    && !st.outputs.get("caught_up").and_then(|v| v.as_bool()).unwrap_or(false)
+            })
+            .map(|(id, _)| id)
+            .collect();
+        if lagging.is_empty() || deadline.passed() {
+            return true;
+        }
+        h.report(crate::Event::StepWaiting {
+            step: h.id(),
+            reason: format!(
+                "waiting for {} to catch up with the source before the cutover gate",
+                lagging.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+            ),
+        });
+        if !ctx.pause_between_polls(h).await {
+            return false;
+        }
+    }
 }
 
 fn paused_at(at: DateTime<FixedOffset>) -> StepOutcome {
@@ -164,6 +209,10 @@ fn human(d: Duration) -> String {
 
 /// The cutover time recorded by the `cutover` step, if it is done.
 pub fn recorded_time(h: &StepHandle) -> Option<DateTime<FixedOffset>> {
-    let out = h.checkpoint.outputs("cutover");
-    DateTime::parse_from_rfc3339(out.get("time")?.as_str()?).ok()
+    time_in(&h.checkpoint.outputs("cutover"))
+}
+
+/// The cutover time in the `cutover` step's outputs.
+pub(crate) fn time_in(outputs: &serde_json::Value) -> Option<DateTime<FixedOffset>> {
+    DateTime::parse_from_rfc3339(outputs.get("time")?.as_str()?).ok()
 }

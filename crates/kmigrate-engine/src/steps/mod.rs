@@ -3,11 +3,11 @@
 
 mod context;
 pub mod copy;
-mod cutover;
+pub(crate) mod cutover;
 mod drain;
 mod expand;
 pub mod export;
-mod groups;
+pub(crate) mod groups;
 pub mod offsets;
 mod preflight;
 pub mod topic;
@@ -19,6 +19,7 @@ use std::sync::Arc;
 use futures::future::BoxFuture;
 use kmigrate_dag::StepKind;
 
+pub(crate) use context::concrete_topics;
 pub use context::{Context, RunOptions, cluster_configs};
 
 use crate::apply::RunnerFactory;

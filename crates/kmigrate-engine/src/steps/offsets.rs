@@ -6,13 +6,16 @@
 //! the same offsets instead of resolving "latest" again at a later moment.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
-use kmigrate_kafka::{Membership, TimeOffset, TopicPartition};
-use kmigrate_plan::{GroupSpec, OffsetStore};
+use chrono::{DateTime, FixedOffset};
+use kmigrate_kafka::{Cluster, Membership, PartitionTimestamps, TimeOffset, TopicPartition, Watermarks};
+use kmigrate_plan::{GroupSpec, OffsetStore, Plan};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::context::{Context, kafka_error};
+use super::copy::{self, Exact};
 use super::{cutover, export, groups};
 use crate::strategy::{self, Decision, PartitionFacts, Rule, TimeAnswer};
 use crate::walker::{StepError, StepHandle, StepOutcome, StepResult};
@@ -78,85 +81,114 @@ pub async fn run(ctx: &Context, h: &StepHandle) -> StepResult {
     Ok(StepOutcome::Done { outputs: json!({ "decided": decided, "applied": applied }), summary })
 }
 
-async fn decide(ctx: &Context, h: &StepHandle, group: &GroupSpec) -> Result<Decided, StepError> {
-    let t =
-        cutover::recorded_time(h).ok_or_else(|| StepError::fatal("the cutover time is not recorded yet"))?;
-    let target = ctx.target().await?;
-    let topics = groups::topics(ctx, h, group).await?;
-    let partitions = ctx.partitions(target, &topics).await?;
-    let exact = super::copy::exact_offsets(ctx, h, group, &partitions).await?;
-    let rule = strategy::rule_for(
-        ctx.plan.data,
-        group.offsets,
-        group.loss,
-        group.from_file.is_some(),
-        exact.is_some(),
-        t,
-    );
+/// The facts a group's decision is made of (see `strategy`), read by this step before it acts,
+/// or by `kmigrate plan` to predict the decision without acting.
+#[derive(Default)]
+pub struct Facts {
+    /// The target watermarks of every partition the group reads.
+    pub marks: BTreeMap<TopicPartition, Watermarks>,
+    /// By-time answers (by-time rule only).
+    pub by_time: BTreeMap<TopicPartition, TimeAnswer>,
+    /// The group's `from_file` offsets (from-file rule only).
+    pub from_file: BTreeMap<TopicPartition, i64>,
+    /// Translated through the copies' offset maps (kmigrate copies the data).
+    pub exact: Option<Exact>,
+}
 
-    let marks = target.watermarks(&partitions).await.map_err(kafka_error)?;
-    let by_time = match &rule {
-        Rule::ByTime { time } => by_time(ctx, &partitions, time.timestamp_millis(), &marks).await?,
-        _ => BTreeMap::new(),
-    };
-    let from_file = match &group.from_file {
-        Some(path) => read_from_file(ctx, path, &partitions)?,
-        None => BTreeMap::new(),
-    };
+/// The rule that decides `group`'s start offsets, with the cutover time `t`.
+pub fn rule_for_group(plan: &Plan, group: &GroupSpec, t: DateTime<FixedOffset>) -> Rule {
+    strategy::rule_for(plan.data, group.offsets, group.loss, group.from_file.is_some(), plan.copies_data(), t)
+}
 
+/// Pure: the start offset of every partition under `rule`. `Err` names every partition that
+/// cannot be decided, one line each.
+pub fn decide_partitions(
+    rule: &Rule,
+    partitions: &[TopicPartition],
+    facts: &Facts,
+) -> Result<Vec<PartitionDecision>, Vec<String>> {
     let mut out = Vec::new();
     let mut problems = Vec::new();
-    for p in &partitions {
-        let w = marks[p];
-        let facts = PartitionFacts {
+    for p in partitions {
+        let w = facts.marks[p];
+        let partition_facts = PartitionFacts {
             earliest: w.earliest,
             latest: w.latest,
-            by_time: by_time.get(p).copied(),
-            from_file: from_file.get(p).copied(),
-            exact: exact.as_ref().and_then(|e| e.offsets.get(p).copied()),
+            by_time: facts.by_time.get(p).copied(),
+            from_file: facts.from_file.get(p).copied(),
+            exact: facts.exact.as_ref().and_then(|e| e.offsets.get(p).copied()),
         };
-        match strategy::decide(&rule, &facts) {
+        match strategy::decide(rule, &partition_facts) {
             Ok(Decision { offset, note }) => {
                 out.push(PartitionDecision { topic: p.topic.clone(), partition: p.partition, offset, note })
             }
             Err(e) => problems.push(format!("{p}: {e}")),
         }
     }
-    if !problems.is_empty() {
-        return Err(StepError::fatal(problems.join("\n")));
-    }
-    Ok(Decided {
-        rule,
-        cutover_time: t.to_rfc3339(),
-        partitions: out,
-        duplicates: exact.map_or(0, |e| e.duplicates),
-    })
+    if problems.is_empty() { Ok(out) } else { Err(problems) }
+}
+
+async fn decide(ctx: &Context, h: &StepHandle, group: &GroupSpec) -> Result<Decided, StepError> {
+    let t =
+        cutover::recorded_time(h).ok_or_else(|| StepError::fatal("the cutover time is not recorded yet"))?;
+    let target = ctx.target().await?;
+    let topics = groups::topics(ctx, h, group).await?;
+    let partitions = ctx.partitions(target, &topics).await?;
+    let rule = rule_for_group(&ctx.plan, group, t);
+
+    let marks = target.watermarks(&partitions).await.map_err(kafka_error)?;
+    let exact = copy::exact_offsets(ctx, h, group, &partitions, &marks).await?;
+    let by_time = match &rule {
+        Rule::ByTime { time } => by_time(target, &partitions, time.timestamp_millis(), &marks).await?,
+        _ => BTreeMap::new(),
+    };
+    let from_file = match &group.from_file {
+        Some(path) => read_from_file(&ctx.plan_dir, path, &partitions).map_err(StepError::fatal)?,
+        None => BTreeMap::new(),
+    };
+    let duplicates = exact.as_ref().map_or(0, |e| e.duplicates);
+    let facts = Facts { marks, by_time, from_file, exact };
+    let partitions =
+        decide_partitions(&rule, &partitions, &facts).map_err(|p| StepError::fatal(p.join("\n")))?;
+    Ok(Decided { rule, cutover_time: t.to_rfc3339(), partitions, duplicates })
 }
 
 /// By-time answers, refusing partitions whose records carry no usable timestamps.
 async fn by_time(
-    ctx: &Context,
+    target: &Cluster,
     partitions: &[TopicPartition],
     t_ms: i64,
-    marks: &BTreeMap<TopicPartition, kmigrate_kafka::Watermarks>,
+    marks: &BTreeMap<TopicPartition, Watermarks>,
 ) -> Result<BTreeMap<TopicPartition, TimeAnswer>, StepError> {
-    let target = ctx.target().await?;
     let non_empty: Vec<TopicPartition> =
         partitions.iter().filter(|p| !marks[*p].is_empty()).cloned().collect();
-    let inspected = target.inspect_timestamps(&non_empty, 3).await.map_err(kafka_error)?;
+    let inspected = target.inspect_timestamps(&non_empty, TIMESTAMP_SAMPLE).await.map_err(kafka_error)?;
+    if let Some(problem) = unusable_timestamps(&inspected) {
+        return Err(StepError::fatal(problem));
+    }
+    let answers = target.offsets_for_time(partitions, t_ms).await.map_err(kafka_error)?;
+    Ok(time_answers(answers))
+}
+
+/// How many records at each end of a partition are inspected before a by-time lookup.
+pub const TIMESTAMP_SAMPLE: usize = 3;
+
+/// Pure: why a by-time lookup is refused on the inspected partitions, if it is.
+pub fn unusable_timestamps(inspected: &[PartitionTimestamps]) -> Option<String> {
     let unusable: Vec<String> = inspected
         .iter()
         .filter(|p| !p.kind.usable_for_time_lookup())
         .map(|p| format!("{} ({:?})", p.partition, p.kind))
         .collect();
-    if !unusable.is_empty() {
-        return Err(StepError::fatal(format!(
-            "a by-time lookup is meaningless on partitions whose records carry no producer timestamps: {}. Records written by clients older than Kafka 0.10 have none, and LogAppendTime topics hold the time of the copy. Give the group explicit offsets instead: `from_file: offsets.csv` with `topic,partition,offset` lines (the format of kafka-consumer-groups --reset-offsets --from-file)",
-            unusable.join(", ")
-        )));
-    }
-    let answers = target.offsets_for_time(partitions, t_ms).await.map_err(kafka_error)?;
-    Ok(answers
+    (!unusable.is_empty()).then(|| format!(
+        "a by-time lookup is meaningless on partitions whose records carry no producer timestamps: {}. Records written by clients older than Kafka 0.10 have none, and LogAppendTime topics hold the time of the copy. Give the group explicit offsets instead: `from_file: offsets.csv` with `topic,partition,offset` lines (the format of kafka-consumer-groups --reset-offsets --from-file)",
+        unusable.join(", ")
+    ))
+}
+
+/// Pure: the broker's by-time answers as the strategy's facts.
+pub fn time_answers(answers: BTreeMap<TopicPartition, TimeOffset>) -> BTreeMap<TopicPartition, TimeAnswer> {
+    answers
         .into_iter()
         .map(|(p, a)| {
             let answer = match a {
@@ -165,26 +197,23 @@ async fn by_time(
             };
             (p, answer)
         })
-        .collect())
+        .collect()
 }
 
-fn read_from_file(
-    ctx: &Context,
-    path: &std::path::Path,
+/// The group's `from_file` offsets (`path` relative to `plan_dir`); every partition must have one.
+pub fn read_from_file(
+    plan_dir: &Path,
+    path: &Path,
     partitions: &[TopicPartition],
-) -> Result<BTreeMap<TopicPartition, i64>, StepError> {
-    let full = ctx.plan_dir.join(path);
+) -> Result<BTreeMap<TopicPartition, i64>, String> {
+    let full = plan_dir.join(path);
     let text = std::fs::read_to_string(&full)
-        .map_err(|e| StepError::fatal(format!("cannot read from_file {}: {e}", full.display())))?;
-    let map = export::parse_csv(&text).map_err(|e| StepError::fatal(format!("{}: {e}", full.display())))?;
+        .map_err(|e| format!("cannot read from_file {}: {e}", full.display()))?;
+    let map = export::parse_csv(&text).map_err(|e| format!("{}: {e}", full.display()))?;
     let missing: Vec<String> =
         partitions.iter().filter(|p| !map.contains_key(*p)).map(|p| p.to_string()).collect();
     if !missing.is_empty() {
-        return Err(StepError::fatal(format!(
-            "{} gives no offset for {}",
-            full.display(),
-            missing.join(", ")
-        )));
+        return Err(format!("{} gives no offset for {}", full.display(), missing.join(", ")));
     }
     Ok(map)
 }
@@ -201,11 +230,10 @@ async fn commit(
     if offsets.iter().all(|(p, o)| current.get(p).copied().flatten() == Some(*o)) {
         return Ok(("unchanged", format!("already committed for group {} on the target", group.id)));
     }
-    match target.commit_offsets(&group.id, offsets).await.map_err(kafka_error)? {
-        Membership::Unverified { reason } => {
-            h.warn(format!("could not verify that group {} has no active members on the target ({reason}); the broker accepted the commit", group.id))
-        }
-        _ => {}
+    if let Membership::Unverified { reason } =
+        target.commit_offsets(&group.id, offsets).await.map_err(kafka_error)?
+    {
+        h.warn(format!("could not verify that group {} has no active members on the target ({reason}); the broker accepted the commit", group.id))
     }
     Ok(("committed", format!("committed for group {} on the target", group.id)))
 }

@@ -23,8 +23,5 @@ pub fn records(partition: i32, count: usize, first_ts: i64, step: i64) -> Vec<Se
 
 /// Milliseconds since the epoch now.
 pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
 }

@@ -1,0 +1,88 @@
+//! `kmigrate plan PLAN`: the dry run. Reads both clusters (or nothing, `--offline`), writes
+//! nothing, and prints what apply would do in DAG order, as text, Markdown or JSON.
+
+mod describe;
+mod markdown;
+mod text;
+mod units;
+
+use kmigrate_engine::StateStore;
+use kmigrate_engine::preview::{PlanPreview, PreviewInput, preview, preview_online};
+
+use crate::args::{OutputFormat, PlanArgs};
+use crate::commands::{InternalError, load_valid_plan, state_dir};
+use crate::exit;
+use crate::printer::Printer;
+
+pub fn run(args: &PlanArgs, printer: &Printer) -> Result<u8, InternalError> {
+    let Some(plan) = load_valid_plan(&args.plan, printer) else { return Ok(exit::FAILURE) };
+    // The checkpoint is only read (no lock: plan never writes it).
+    let store = StateStore::new(state_dir(&args.plan, &args.state), &plan.name);
+    let state = match store.load() {
+        Ok(s) => s,
+        Err(e) => {
+            printer.note(format!("error: {e}"));
+            return Ok(exit::FAILURE);
+        }
+    };
+    let configs = if args.offline {
+        None
+    } else {
+        // ${VAR} references are resolved here; a missing one stops before any cluster is contacted.
+        match kmigrate_engine::cluster_configs(&plan, &|k| std::env::var(k).ok()) {
+            Ok(c) => Some(c),
+            Err(missing) => {
+                for d in &missing {
+                    printer.diagnostic(d);
+                }
+                printer.note("help: set the variables, or run `kmigrate plan --offline` to see the plan without contacting the clusters");
+                return Ok(exit::FAILURE);
+            }
+        }
+    };
+    let plan_dir = args.plan.parent().map(|p| p.to_path_buf()).unwrap_or_default();
+    let input =
+        PreviewInput { plan: &plan, plan_dir: &plan_dir, state: state.as_ref(), now: chrono::Utc::now() };
+
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| {
+        Box::new(miette::MietteDiagnostic::new(format!("cannot start the runtime: {e}"))) as InternalError
+    })?;
+    let result = runtime.block_on(async {
+        match configs {
+            None => preview(&input, None).await,
+            Some((source, target)) => preview_online(&input, source, target, args.connect_timeout).await,
+        }
+    });
+    // Clients close their connections here; some librdkafka threads take a moment.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(5));
+    let preview = match result {
+        Ok(p) => p,
+        Err(e) => {
+            printer.note(format!("error: {e}"));
+            printer.note("  nothing was changed on either cluster");
+            return Ok(exit::FAILURE);
+        }
+    };
+
+    let plan_file = args.plan.display().to_string();
+    match printer.format {
+        // Serialized from the struct (not a `Value`) to keep its field order: format_version first.
+        OutputFormat::Json => {
+            printer.out(serde_json::to_string_pretty(&preview).expect("the preview serializes"))
+        }
+        OutputFormat::Markdown => printer.out_raw(&markdown::render(&preview, &plan_file)),
+        OutputFormat::Text => printer.out_raw(&text::render(&preview, &plan_file)),
+    }
+    Ok(exit_code(&preview, args.detailed_exitcode))
+}
+
+/// Impossible changes fail; with `--detailed-exitcode`, 2 says apply would change something.
+fn exit_code(preview: &PlanPreview, detailed: bool) -> u8 {
+    if preview.summary.impossible > 0 {
+        exit::FAILURE
+    } else if detailed && preview.summary.changes {
+        exit::CHANGES_PRESENT
+    } else {
+        exit::SUCCESS
+    }
+}

@@ -1,0 +1,191 @@
+//! The helper of `scripts/bench-copy.sh` (the copy benchmark, BENCHMARKS.md "Copy throughput").
+//!
+//!     bench_seed create  BOOTSTRAP TOPIC PARTITIONS
+//!     bench_seed produce BOOTSTRAP TOPIC RECORDS [PARTITIONS]
+//!     bench_seed count   BOOTSTRAP TOPIC
+//!
+//! `produce` writes the benchmark's records: record `i` goes to partition `i % PARTITIONS`, with key
+//! `key-<i>`, a 200-byte printable value (no tab, no newline: kcat's line format can carry it), one
+//! header `seq=<i>` and an explicit CreateTime. It produces the way kmigrate's copy pipe does
+//! (idempotent, acks=all, the same batching), so run against the target it is the "limit": the
+//! fastest a copy could write those records there. It prints one JSON line with its own timing.
+//!
+//! `count` reads a topic to its end (partition EOF, so it works on tansu's memory engine, whose
+//! ListOffsets answers are wrong) and prints JSON: records, and how many carry headers and the
+//! seeded timestamps (to show what a copy preserved).
+
+use std::time::{Duration, Instant};
+
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::KafkaError;
+use rdkafka::message::{Header, Headers, OwnedHeaders};
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+use rdkafka::types::RDKafkaErrorCode;
+use rdkafka::{Message, Offset, Timestamp, TopicPartitionList};
+
+const VALUE_SIZE: usize = 200;
+/// The seeded timestamps: 2024-01-01T00:00:00Z + i ms.
+const BASE_TS: i64 = 1_704_067_200_000;
+
+fn usage() -> ! {
+    eprintln!(
+        "usage: bench_seed create BOOTSTRAP TOPIC PARTITIONS\n       bench_seed produce BOOTSTRAP TOPIC RECORDS [PARTITIONS]\n       bench_seed count BOOTSTRAP TOPIC"
+    );
+    std::process::exit(64)
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let arg = |i: usize| args.get(i).cloned().unwrap_or_else(|| usage());
+    match args.first().map(String::as_str) {
+        Some("create") => create(&arg(1), &arg(2), arg(3).parse().unwrap_or_else(|_| usage())),
+        Some("produce") => produce(
+            &arg(1),
+            &arg(2),
+            arg(3).parse().unwrap_or_else(|_| usage()),
+            args.get(4).map_or(4, |p| p.parse().unwrap_or_else(|_| usage())),
+        ),
+        Some("count") => count(&arg(1), &arg(2)),
+        _ => usage(),
+    }
+}
+
+fn create(bootstrap: &str, topic: &str, partitions: i32) {
+    let admin: AdminClient<DefaultClientContext> =
+        ClientConfig::new().set("bootstrap.servers", bootstrap).create().expect("admin client");
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let new = NewTopic::new(topic, partitions, TopicReplication::Fixed(-1));
+    let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(20)));
+    let results = rt.block_on(admin.create_topics([&new], &opts)).expect("create_topics");
+    for r in results {
+        if let Err((name, code)) = r {
+            panic!("creating {name}: {code}");
+        }
+    }
+    // Wait until the metadata shows every partition with a leader.
+    let started = Instant::now();
+    loop {
+        let md = admin.inner().fetch_metadata(Some(topic), Duration::from_secs(5)).expect("metadata");
+        let ok = md.topics().iter().any(|t| {
+            t.name() == topic
+                && t.partitions().len() == partitions as usize
+                && t.partitions().iter().all(|p| p.leader() >= 0)
+        });
+        if ok {
+            return;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "topic {topic} did not appear");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The value of record `i`: printable, no tab, no newline.
+fn value(i: u64, buf: &mut Vec<u8>) {
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    buf.clear();
+    let mut x = i.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    for _ in 0..VALUE_SIZE {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        buf.push(ALPHABET[(x % ALPHABET.len() as u64) as usize]);
+    }
+}
+
+fn produce(bootstrap: &str, topic: &str, records: u64, partitions: i32) {
+    // The same settings as kmigrate's copy producer (crates/kmigrate-kafka/src/copy.rs).
+    let producer: BaseProducer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("enable.idempotence", "true")
+        .set("acks", "all")
+        .set("linger.ms", "20")
+        .set("batch.size", (1024 * 1024).to_string())
+        .set("batch.num.messages", "100000")
+        .set("queue.buffering.max.kbytes", (32 * 1024).to_string())
+        .set("queue.buffering.max.messages", "1000000")
+        .set("compression.type", "none")
+        .create()
+        .expect("producer");
+    producer.client().fetch_metadata(Some(topic), Duration::from_secs(20)).expect("metadata");
+    let started = Instant::now();
+    let mut v = Vec::with_capacity(VALUE_SIZE);
+    for i in 0..records {
+        value(i, &mut v);
+        let key = format!("key-{i:09}");
+        let seq = i.to_string();
+        let headers =
+            OwnedHeaders::new_with_capacity(1).insert(Header { key: "seq", value: Some(seq.as_bytes()) });
+        let mut record = BaseRecord::to(topic)
+            .partition((i % partitions as u64) as i32)
+            .key(key.as_bytes())
+            .payload(v.as_slice())
+            .headers(headers)
+            .timestamp(BASE_TS + i as i64);
+        loop {
+            match producer.send(record) {
+                Ok(()) => break,
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
+                    record = back;
+                    producer.poll(Duration::from_millis(5));
+                }
+                Err((e, _)) => panic!("producing: {e}"),
+            }
+        }
+        producer.poll(Duration::ZERO);
+    }
+    producer.flush(Duration::from_secs(300)).expect("flush");
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "{{\"records\":{records},\"seconds\":{secs:.3},\"records_per_s\":{:.0}}}",
+        records as f64 / secs
+    );
+}
+
+fn count(bootstrap: &str, topic: &str) {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", "bench-seed-count")
+        .set("enable.auto.commit", "false")
+        .set("enable.partition.eof", "true")
+        .set("fetch.wait.max.ms", "10")
+        .create()
+        .expect("consumer");
+    let md = consumer.fetch_metadata(Some(topic), Duration::from_secs(20)).expect("metadata");
+    let partitions: Vec<i32> = md.topics()[0].partitions().iter().map(|p| p.id()).collect();
+    let mut tpl = TopicPartitionList::new();
+    for p in &partitions {
+        tpl.add_partition_offset(topic, *p, Offset::Beginning).expect("partition");
+    }
+    consumer.assign(&tpl).expect("assign");
+    let mut at_end = vec![false; partitions.len()];
+    let (mut records, mut with_headers, mut seeded_ts) = (0u64, 0u64, 0u64);
+    let mut last_progress = Instant::now();
+    while !at_end.iter().all(|e| *e) {
+        assert!(last_progress.elapsed() < Duration::from_secs(30), "no progress reading {topic}");
+        match consumer.poll(Duration::from_millis(100)) {
+            Some(Ok(m)) => {
+                last_progress = Instant::now();
+                at_end[m.partition() as usize] = false;
+                records += 1;
+                if m.headers().is_some_and(|h| h.count() > 0) {
+                    with_headers += 1;
+                }
+                if let Timestamp::CreateTime(t) = m.timestamp()
+                    && (BASE_TS..BASE_TS + 1_000_000_000).contains(&t)
+                {
+                    seeded_ts += 1;
+                }
+            }
+            Some(Err(KafkaError::PartitionEOF(p))) => {
+                last_progress = Instant::now();
+                at_end[p as usize] = true;
+            }
+            Some(Err(e)) => panic!("reading {topic}: {e}"),
+            None => {}
+        }
+    }
+    println!("{{\"records\":{records},\"with_headers\":{with_headers},\"seeded_timestamps\":{seeded_ts}}}");
+}

@@ -1,0 +1,195 @@
+//! Consumer groups: list, describe, committed offsets, committing safely.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use common::partitions;
+use kmigrate_kafka::{Error, GroupState, Membership, TopicPartition};
+use kmigrate_testkit::{Engine, TestCluster, unique};
+
+/// Memory engine: tansu's SQLite engine answers ListGroups too, but the memory engine is the one whose
+/// DescribeGroups works, used by the describe assertions below.
+#[tokio::test]
+async fn list_and_describe_groups() {
+    let c = TestCluster::start("source", Engine::Memory);
+    let k = c.connect().await;
+    let t = unique("groups");
+    c.create_topic(&t, 2).await;
+    let g1 = unique("list-1");
+    let g2 = unique("list-2");
+    c.commit_group_offsets(&g1, &[(&t, 0, 1)]).await;
+    c.commit_group_offsets(&g2, &[(&t, 1, 2)]).await;
+
+    let groups = k.list_groups().await.unwrap();
+    for g in [&g1, &g2] {
+        let listed =
+            groups.iter().find(|l| &l.group_id == g).unwrap_or_else(|| panic!("{g} not listed: {groups:?}"));
+        if c.is_tansu() {
+            // tansu answers ListGroups without states (Apache Kafka 2.6+ reports them: Empty here).
+            assert_eq!(listed.state, GroupState::Unknown);
+        } else {
+            assert_eq!(listed.state, GroupState::Empty);
+        }
+    }
+
+    // A group with committed offsets and no members.
+    let d = k.describe_group(&g1).await.unwrap();
+    assert_eq!(d.group_id, g1);
+    assert_eq!(d.state, GroupState::Empty);
+    assert!(d.members.is_empty());
+
+    // A live member.
+    let g3 = unique("live");
+    let member = c.start_member(&g3, &[&t]).await;
+    let d = k.describe_group(&g3).await.unwrap();
+    assert_eq!(d.state, GroupState::Stable);
+    assert_eq!(d.protocol_type, "consumer");
+    assert_eq!(d.members.len(), 1, "{d:?}");
+    // librdkafka's member ids start with the client id; tansu returns empty client id and host (Kafka
+    // returns the client id and the member's address).
+    assert!(d.members[0].member_id.starts_with(member.client_id()), "{d:?}");
+    if !c.is_tansu() {
+        assert_eq!(d.members[0].client_id, member.client_id());
+        assert!(!d.members[0].host.is_empty());
+    }
+    drop(member);
+
+    let missing = unique("no-such-group");
+    match k.describe_group(&missing).await {
+        Err(e @ Error::GroupNotFound { .. }) => {
+            assert_eq!(
+                e.to_string(),
+                format!("consumer group `{missing}` does not exist on the source cluster")
+            );
+        }
+        other => panic!("expected GroupNotFound, got {other:?}"),
+    }
+}
+
+/// SQLite engine: its committed offsets are right (and it is what the memory engine's ListGroups quirk
+/// does not affect).
+#[tokio::test]
+async fn committed_offsets() {
+    let c = TestCluster::start("target", Engine::Sqlite);
+    let k = c.connect().await;
+    let t = unique("committed");
+    let u = unique("committed-other");
+    c.create_topic(&t, 3).await;
+    c.create_topic(&u, 1).await;
+    let g = unique("committed-group");
+    c.commit_group_offsets(&g, &[(&t, 0, 5), (&t, 2, 7), (&u, 0, 1)]).await;
+
+    let got = k.committed_offsets(&g, &partitions(&t, 3)).await.unwrap();
+    let expected: BTreeMap<TopicPartition, Option<i64>> = [(0, Some(5)), (1, None), (2, Some(7))]
+        .into_iter()
+        .map(|(p, o)| (TopicPartition::new(t.as_str(), p), o))
+        .collect();
+    assert_eq!(got, expected);
+
+    let all = k.all_committed_offsets(&g).await.unwrap();
+    assert_eq!(all.len(), 3, "{all:?}");
+    assert_eq!(all[&TopicPartition::new(u.as_str(), 0)], 1);
+
+    // A group that never committed has no offsets.
+    let none = k.committed_offsets(&unique("never"), &partitions(&t, 1)).await.unwrap();
+    assert_eq!(none.values().copied().collect::<Vec<_>>(), vec![None]);
+}
+
+#[derive(Clone, Default)]
+struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Buffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// SQLite engine: DescribeGroups fails there (tansu drops the connection), which is the "membership could
+/// not be verified" path — also what a broker denying Describe on the group gives. The commit goes ahead
+/// (Apache Kafka would refuse it if the group had members; tansu never refuses, see the unit test in
+/// groups.rs) and reads back right.
+#[tokio::test]
+async fn commit_when_membership_cannot_be_verified() {
+    let buffer = Buffer::default();
+    let writer = buffer.clone();
+    // The warning is logged on the test's thread (current-thread runtime): a thread-local subscriber sees it.
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::WARN)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let c = TestCluster::start_tansu("target", Engine::Sqlite);
+    let k = c.connect().await;
+    let t = unique("commit-unverified");
+    c.create_topic(&t, 2).await;
+    let g = unique("unverified");
+    c.commit_group_offsets(&g, &[(&t, 0, 1)]).await;
+
+    let offsets =
+        BTreeMap::from([(TopicPartition::new(t.as_str(), 0), 3), (TopicPartition::new(t.as_str(), 1), 4)]);
+    let membership = k.commit_offsets(&g, &offsets).await.unwrap();
+    assert!(matches!(membership, Membership::Unverified { .. }), "{membership:?}");
+    let logs = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+    assert!(logs.contains("membership could not be verified"), "{logs}");
+
+    let got = k.committed_offsets(&g, &partitions(&t, 2)).await.unwrap();
+    assert_eq!(got.values().copied().collect::<Vec<_>>(), vec![Some(3), Some(4)]);
+}
+
+/// Memory engine: its DescribeGroups shows members, so kmigrate's own check runs.
+#[tokio::test]
+async fn commit_is_refused_while_the_group_has_members() {
+    let c = TestCluster::start("target", Engine::Memory);
+    let k = c.connect().await;
+    let t = unique("commit");
+    c.create_topic(&t, 2).await;
+    let offsets =
+        BTreeMap::from([(TopicPartition::new(t.as_str(), 0), 2), (TopicPartition::new(t.as_str(), 1), 0)]);
+
+    // A group that does not exist yet: the commit creates it.
+    let fresh = unique("fresh");
+    assert_eq!(k.commit_offsets(&fresh, &offsets).await.unwrap(), Membership::NewGroup);
+
+    // An existing group without members.
+    assert_eq!(k.commit_offsets(&fresh, &offsets).await.unwrap(), Membership::VerifiedEmpty);
+    let got = k.committed_offsets(&fresh, &partitions(&t, 2)).await.unwrap();
+    assert_eq!(got.values().copied().collect::<Vec<_>>(), vec![Some(2), Some(0)]);
+
+    // A group with a live member: refused, naming the member.
+    let busy = unique("busy");
+    let member = c.start_member(&busy, &[&t]).await;
+    let err = k.commit_offsets(&busy, &offsets).await.unwrap_err();
+    match &err {
+        Error::GroupHasActiveMembers { group, members, .. } => {
+            assert_eq!(group, &busy);
+            assert_eq!(members.len(), 1);
+            assert!(members[0].member_id.starts_with(member.client_id()), "{members:?}");
+        }
+        other => panic!("expected GroupHasActiveMembers, got {other:?}"),
+    }
+    let text = err.to_string();
+    assert!(
+        text.starts_with(&format!(
+            "refusing to commit offsets for consumer group `{busy}` on the target cluster: it has 1 active member(s): member {}",
+            member.client_id()
+        )),
+        "{text}"
+    );
+    // Nothing was committed beyond what the member itself committed (0 for each partition: see the testkit).
+    let got = k.committed_offsets(&busy, &partitions(&t, 2)).await.unwrap();
+    assert!(got.values().all(|o| *o != Some(2)), "{got:?}");
+
+    // Once the member has left, the commit goes through.
+    drop(member);
+    assert_eq!(k.commit_offsets(&busy, &offsets).await.unwrap(), Membership::VerifiedEmpty);
+}

@@ -1,0 +1,292 @@
+#!/usr/bin/env bash
+# The copy benchmark (BENCHMARKS.md, "Copy throughput"; issue 5). On loopback only:
+#
+#   1. starts a source tansu broker (memory engine) and seeds RECORDS records of 200-byte values
+#      (key, one header, explicit timestamps) into a topic of PARTITIONS partitions, plus
+#      SMALL_RECORDS into a second topic (kmigrate's peak RSS at two topic sizes);
+#   2. for each contender, starts a fresh, empty target broker (memory engine) and measures:
+#        limit     a pure rdkafka producer (bench_seed produce, the copy pipe's producer settings)
+#                  writing the same records straight to the target: the fastest any copy can be;
+#        kcat      kcat -C -e | kcat -P (key and value only: it drops headers and timestamps);
+#        kmigrate  kmigrate apply (data: synced, cutover in the past) copying the topic;
+#   3. prints a table: records/s, CPU seconds of the copying processes per 1M records, the
+#      brokers' CPU, the ratios to kcat and to the limit, peak RSS.
+#
+# kmigrate's figures are for its copy step (CPU read from /proc when the step starts and ends);
+# the whole apply (preflight, topic, copy, cutover, verify: verify re-reads both sides) is shown
+# too. Every contender runs ROUNDS times; the summary takes the median.
+#
+#   RECORDS=1000000 SMALL_RECORDS=200000 PARTITIONS=4 ROUNDS=1 scripts/bench-copy.sh
+#
+#   NO_BUILD=1         do not run cargo (use the binaries already in target/release)
+#   KCAT_LIBRDKAFKA    a directory holding a current librdkafka.so.1 for kcat (Debian's kcat links
+#                      librdkafka 2.0.2, which cannot parse tansu's ApiVersions answer: "Read
+#                      underflow"). Default: the one rdkafka-sys builds from its bundled source
+#                      (target/*/build/rdkafka-sys-*/out/src), the librdkafka kmigrate links.
+#   BENCH_OUT          where to keep logs and results (default: a temp directory, printed)
+#   KMIGRATE_BASELINE  another kmigrate binary (e.g. built from an older commit) to measure in the
+#                      same rounds, as "baseline": before/after figures under the same conditions
+#
+# Needs: kcat (apt-get install kcat), /usr/bin/time (apt-get install time), jq, awk.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+RECORDS="${RECORDS:-1000000}"
+SMALL_RECORDS="${SMALL_RECORDS:-200000}"
+PARTITIONS="${PARTITIONS:-4}"
+ROUNDS="${ROUNDS:-1}"
+RUN_TIMEOUT="${RUN_TIMEOUT:-900}" # seconds, per measured run
+
+for tool in kcat /usr/bin/time jq awk timeout; do
+  command -v "$tool" >/dev/null || { echo "bench-copy: $tool is missing" >&2; exit 1; }
+done
+
+tansu="$(scripts/ensure-tansu.sh)"
+if [ -z "${NO_BUILD:-}" ]; then
+  cargo build --release --locked -p kmigrate-cli >&2
+  cargo build --release --locked -p kmigrate-kafka --example bench_seed >&2
+fi
+target_dir="${CARGO_TARGET_DIR:-$root/target}"
+kmigrate="$target_dir/release/kmigrate"
+seed="$target_dir/release/examples/bench_seed"
+
+if [ -z "${KCAT_LIBRDKAFKA:-}" ]; then
+  so="$(ls -t "$target_dir"/*/build/rdkafka-sys-*/out/src/librdkafka.so.1 2>/dev/null | head -1 || true)"
+  [ -n "$so" ] || { echo "bench-copy: no librdkafka.so.1 found; set KCAT_LIBRDKAFKA" >&2; exit 1; }
+  KCAT_LIBRDKAFKA="$(dirname "$so")"
+fi
+kcat_version="$( (LD_LIBRARY_PATH="$KCAT_LIBRDKAFKA" kcat -V 2>&1 || true) | grep -o 'librdkafka [0-9.]*' | head -1 || true)"
+
+out="${BENCH_OUT:-$(mktemp -d -t kmigrate-bench-XXXXXX)}"
+mkdir -p "$out"
+echo "bench-copy: logs and results in $out" >&2
+results="$out/results.tsv"
+: >"$results"
+
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+
+free_port() {
+  local p
+  while :; do
+    p=$((20000 + RANDOM % 30000))
+    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
+  done
+}
+
+# start_broker NAME: starts a memory-engine tansu; sets broker_pid and broker_addr. A free port
+# can be taken before tansu binds it: then it exits, and another port is tried.
+start_broker() {
+  local name=$1 port dir attempt
+  dir="$out/$name"
+  mkdir -p "$dir"
+  for attempt in 1 2 3 4 5; do
+    port="$(free_port)"
+    (cd "$dir" && exec "$tansu" broker --cluster-id "bench-$name" \
+      --listener-url "tcp://127.0.0.1:$port" --advertised-listener-url "tcp://127.0.0.1:$port" \
+      --storage-engine memory://tansu/ >"$dir/tansu.log" 2>&1) &
+    broker_pid=$!
+    pids+=("$broker_pid")
+    broker_addr="127.0.0.1:$port"
+    for _ in $(seq 200); do
+      kill -0 "$broker_pid" 2>/dev/null || break
+      if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+        sleep 0.2
+        kill -0 "$broker_pid" 2>/dev/null && return
+        break
+      fi
+      sleep 0.1
+    done
+    stop_broker "$broker_pid"
+  done
+  echo "bench-copy: tansu $name did not start; see $dir/tansu.log" >&2
+  exit 1
+}
+
+stop_broker() {
+  kill "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+}
+
+# cpu_ticks PID: utime + stime (+ waited-for children) in clock ticks.
+cpu_ticks() {
+  local stat
+  read -r stat <"/proc/$1/stat"
+  stat="${stat##*) }" # fields from 3 on
+  # shellcheck disable=SC2086
+  set -- $stat
+  echo $((${12} + ${13} + ${14} + ${15}))
+}
+hz="$(getconf CLK_TCK)"
+
+# time_field FILE NAME: a field of /usr/bin/time -v's report.
+time_field() { awk -F': ' -v k="$2" '$1 ~ k {print $2}' "$1" | tr -d '\t '; }
+wall_secs() { # "h:mm:ss" or "m:ss.ss" -> seconds
+  awk -F: '{ if (NF == 3) print $1 * 3600 + $2 * 60 + $3; else print $1 * 60 + $2 }' <<<"$1"
+}
+
+# record NAME RECORDS WALL CPU BROKER_CPU RSS_KB PROCESS_RSS_KB NOTE (RSS_KB: peak while copying;
+# PROCESS_RSS_KB: the process's peak, for kmigrate the whole apply, verify included)
+record() { printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$results"; }
+
+echo "bench-copy: starting the source broker and seeding $RECORDS + $SMALL_RECORDS records" >&2
+start_broker source
+src_pid=$broker_pid
+src=$broker_addr
+"$seed" create "$src" bench "$PARTITIONS"
+"$seed" create "$src" bench-small "$PARTITIONS"
+timeout "$RUN_TIMEOUT" "$seed" produce "$src" bench "$RECORDS" "$PARTITIONS" | tee "$out/seed.json" >&2
+timeout "$RUN_TIMEOUT" "$seed" produce "$src" bench-small "$SMALL_RECORDS" "$PARTITIONS" >&2
+
+run_limit() {
+  local round=$1 dir="$out/limit-$round" b0 b1
+  mkdir -p "$dir"
+  start_broker "target-limit-$round"
+  "$seed" create "$broker_addr" bench "$PARTITIONS"
+  b0=$(($(cpu_ticks "$src_pid") + $(cpu_ticks "$broker_pid")))
+  timeout "$RUN_TIMEOUT" /usr/bin/time -v -o "$dir/time" \
+    "$seed" produce "$broker_addr" bench "$RECORDS" "$PARTITIONS" >"$dir/produce.json"
+  b1=$(($(cpu_ticks "$src_pid") + $(cpu_ticks "$broker_pid")))
+  local wall cpu
+  wall="$(wall_secs "$(time_field "$dir/time" 'Elapsed')")"
+  cpu="$(awk '{s += $1} END {print s}' <<<"$(time_field "$dir/time" 'User time')
+$(time_field "$dir/time" 'System time')")"
+  record limit "$RECORDS" "$wall" "$cpu" "$(awk -v t=$((b1 - b0)) -v hz="$hz" 'BEGIN {print t / hz}')" \
+    "$(time_field "$dir/time" 'Maximum resident')" "$(time_field "$dir/time" 'Maximum resident')" "all fields"
+  stop_broker "$broker_pid"
+}
+
+run_kcat() {
+  local round=$1 dir="$out/kcat-$round" b0 b1 count
+  mkdir -p "$dir"
+  start_broker "target-kcat-$round"
+  "$seed" create "$broker_addr" bench "$PARTITIONS"
+  b0=$(($(cpu_ticks "$src_pid") + $(cpu_ticks "$broker_pid")))
+  # time -v reports the shell's waited-for children: both kcat processes.
+  LD_LIBRARY_PATH="$KCAT_LIBRDKAFKA" timeout "$RUN_TIMEOUT" /usr/bin/time -v -o "$dir/time" bash -c \
+    "kcat -C -b '$src' -t bench -o beginning -e -q -f '%k\t%s\n' | kcat -P -b '$broker_addr' -t bench -K '\t'" \
+    2>"$dir/kcat.err"
+  b1=$(($(cpu_ticks "$src_pid") + $(cpu_ticks "$broker_pid")))
+  count="$("$seed" count "$broker_addr" bench)"
+  echo "$count" >"$dir/count.json"
+  local wall cpu n
+  wall="$(wall_secs "$(time_field "$dir/time" 'Elapsed')")"
+  cpu="$(awk '{s += $1} END {print s}' <<<"$(time_field "$dir/time" 'User time')
+$(time_field "$dir/time" 'System time')")"
+  n="$(jq .records <<<"$count")"
+  record kcat "$n" "$wall" "$cpu" "$(awk -v t=$((b1 - b0)) -v hz="$hz" 'BEGIN {print t / hz}')" \
+    "$(time_field "$dir/time" 'Maximum resident')" "$(time_field "$dir/time" 'Maximum resident')" \
+    "headers $(jq .with_headers <<<"$count")/$n, source timestamps $(jq .seeded_timestamps <<<"$count")/$n"
+  stop_broker "$broker_pid"
+}
+
+# run_kmigrate NAME TOPIC RECORDS [BINARY]
+run_kmigrate() {
+  local name=$1 topic=$2 n=$3 bin=${4:-$kmigrate} dir="$out/$1" km_pid t0="" t1="" c0=0 c1=0 b0=0 b1=0 line copy_hwm=0
+  mkdir -p "$dir"
+  start_broker "target-$name"
+  cat >"$dir/plan.yaml" <<EOF
+version: 1
+name: $name
+source:
+  bootstrap_servers: "$src"
+target:
+  bootstrap_servers: "$broker_addr"
+topics:
+  - $topic
+data: synced
+sync:
+  by: kmigrate
+cutover:
+  at: "2024-01-01T00:00:00+00:00"
+EOF
+  mkfifo "$dir/events.fifo"
+  timeout "$RUN_TIMEOUT" /usr/bin/time -v -o "$dir/time" \
+    "$bin" --output json apply "$dir/plan.yaml" >"$dir/events.fifo" 2>"$dir/stderr" &
+  local time_pid=$!
+  # The copy step's CPU: kmigrate's (and the brokers') CPU counters when the step starts and ends.
+  while IFS= read -r line; do
+    echo "$line" >>"$dir/events.jsonl"
+    case "$line" in
+      *'"event":"step_started"'*'"step":"copy:'*)
+        # timeout -> time -> kmigrate
+        km_pid="$(pgrep -P "$(pgrep -P "$time_pid" | head -1)" | head -1 || true)"
+        [ -n "$km_pid" ] && [ "$(cat "/proc/$km_pid/comm" 2>/dev/null)" = kmigrate ] \
+          || { echo "bench-copy: cannot find the kmigrate process" >&2; exit 1; }
+        t0=$EPOCHREALTIME c0=$(cpu_ticks "$km_pid") b0=$(($(cpu_ticks "$src_pid") + $(cpu_ticks "$broker_pid"))) ;;
+      *'"event":"step_done"'*'"step":"copy:'*)
+        t1=$EPOCHREALTIME c1=$(cpu_ticks "$km_pid") b1=$(($(cpu_ticks "$src_pid") + $(cpu_ticks "$broker_pid")))
+        copy_hwm="$(awk '/^VmHWM/ {print $2}' "/proc/$km_pid/status")" ;;
+    esac
+  done <"$dir/events.fifo"
+  wait "$time_pid" || { echo "bench-copy: kmigrate apply failed; see $dir" >&2; tail -5 "$dir/stderr" >&2; exit 1; }
+  [ -n "$t1" ] || { echo "bench-copy: no copy step seen; see $dir" >&2; exit 1; }
+  local count
+  count="$("$seed" count "$broker_addr" "$topic")"
+  echo "$count" >"$dir/count.json"
+  [ "$(jq .records <<<"$count")" = "$n" ] || { echo "bench-copy: kmigrate copied $(jq .records <<<"$count") of $n" >&2; exit 1; }
+  local wall cpu apply_wall apply_cpu rss
+  wall="$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}')"
+  cpu="$(awk -v t=$((c1 - c0)) -v hz="$hz" 'BEGIN {print t / hz}')"
+  apply_wall="$(wall_secs "$(time_field "$dir/time" 'Elapsed')")"
+  apply_cpu="$(awk '{s += $1} END {print s}' <<<"$(time_field "$dir/time" 'User time')
+$(time_field "$dir/time" 'System time')")"
+  rss="$(time_field "$dir/time" 'Maximum resident')"
+  record "$name" "$n" "$wall" "$cpu" "$(awk -v t=$((b1 - b0)) -v hz="$hz" 'BEGIN {print t / hz}')" "$copy_hwm" "$rss" \
+    "copy step; whole apply ${apply_wall}s, ${apply_cpu} CPU s; headers $(jq .with_headers <<<"$count")/$n, source timestamps $(jq .seeded_timestamps <<<"$count")/$n"
+  stop_broker "$broker_pid"
+}
+
+for round in $(seq "$ROUNDS"); do
+  echo "bench-copy: round $round/$ROUNDS: limit" >&2
+  run_limit "$round"
+  echo "bench-copy: round $round/$ROUNDS: kcat" >&2
+  run_kcat "$round"
+  echo "bench-copy: round $round/$ROUNDS: kmigrate" >&2
+  run_kmigrate "kmigrate-$round" bench "$RECORDS"
+  if [ -n "${KMIGRATE_BASELINE:-}" ]; then
+    echo "bench-copy: round $round/$ROUNDS: baseline ($KMIGRATE_BASELINE)" >&2
+    run_kmigrate "baseline-$round" bench "$RECORDS" "$KMIGRATE_BASELINE"
+  fi
+  echo "bench-copy: round $round/$ROUNDS: kmigrate on $SMALL_RECORDS records (RSS at a smaller topic)" >&2
+  run_kmigrate "kmigrate-small-$round" bench-small "$SMALL_RECORDS"
+done
+
+echo
+echo "Every run ($(nproc) cores; tansu $("$tansu" --version 2>/dev/null | head -1 || echo 0.6.0) memory engine; kcat with $kcat_version):"
+{
+  printf 'run\trecords\twall s\trecords/s\tCPU s\tCPU s/1M\tbrokers CPU s\tpeak RSS MiB\tprocess peak RSS MiB\tnote\n'
+  awk -F'\t' -v OFS='\t' '{printf "%s\t%d\t%.2f\t%.0f\t%.2f\t%.2f\t%.2f\t%.1f\t%.1f\t%s\n", $1, $2, $3, $2 / $3, $4, $4 * 1e6 / $2, $5, $6 / 1024, $7 / 1024, $8}' "$results"
+} | column -t -s $'\t'
+
+# Medians per contender (1M-record runs).
+median() { sort -g | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
+stat_of() { # stat_of PREFIX COLUMN-EXPR
+  awk -F'\t' -v p="$1" "\$1 ~ \"^\" p \"(-[0-9]+)?\$\" {print $2}" "$results" | median
+}
+rate() { stat_of "$1" '$2 / $3'; }
+cpum() { stat_of "$1" '$4 * 1e6 / $2'; }
+rssm() { stat_of "$1" '$6 / 1024'; }
+prssm() { stat_of "$1" '$7 / 1024'; }
+lim_rate=$(rate limit) kcat_rate=$(rate kcat) km_rate=$(rate kmigrate)
+echo
+echo "Summary (median of $ROUNDS round(s), $RECORDS records of 200 bytes, $PARTITIONS partitions):"
+{
+  printf 'contender\trecords/s\tCPU s per 1M records\tvs kcat\tvs limit\tpeak RSS MiB (copying)\tprocess peak RSS MiB\n'
+  for c in kmigrate ${KMIGRATE_BASELINE:+baseline} kcat limit; do
+    r=$(rate "$c")
+    printf '%s\t%.0f\t%.2f\t%.2fx\t%.0f%%\t%.1f\t%.1f\n' "$c" "$r" "$(cpum "$c")" \
+      "$(awk -v a="$r" -v b="$kcat_rate" 'BEGIN {print a / b}')" \
+      "$(awk -v a="$r" -v b="$lim_rate" 'BEGIN {print 100 * a / b}')" "$(rssm "$c")" "$(prssm "$c")"
+  done
+} | column -t -s $'\t'
+echo
+rssmax() { awk -F'\t' -v p="$1" -v c="$2" '$1 ~ "^" p "-[0-9]+$" && $c > m {m = $c} END {print m / 1024}' "$results"; }
+echo "kmigrate peak RSS while copying (median / max of $ROUNDS): $(rssm kmigrate-small) / $(rssmax kmigrate-small 6) MiB at $SMALL_RECORDS records, $(rssm kmigrate) / $(rssmax kmigrate 6) MiB at $RECORDS records"
+echo "kmigrate peak RSS of the whole apply, verify included (median / max): $(prssm kmigrate-small) / $(rssmax kmigrate-small 7) MiB at $SMALL_RECORDS records, $(prssm kmigrate) / $(rssmax kmigrate 7) MiB at $RECORDS records"
+echo "kmigrate vs limit: $(awk -v a="$km_rate" -v b="$lim_rate" 'BEGIN {printf "%.0f%%", 100 * a / b}'); vs kcat: $(awk -v a="$km_rate" -v b="$kcat_rate" 'BEGIN {printf "%.2fx", a / b}')"
