@@ -152,10 +152,11 @@ run_limit() {
   timeout "$RUN_TIMEOUT" /usr/bin/time -v -o "$dir/time" \
     "$seed" produce "$broker_addr" bench "$RECORDS" "$PARTITIONS" >"$dir/produce.json"
   b1=$(($(cpu_ticks "$src_pid") + $(cpu_ticks "$broker_pid")))
+  # Its own window: from creating the producer to the end of its flush (like kmigrate's copy
+  # step, which also creates its clients), and the CPU it used meanwhile.
   local wall cpu
-  wall="$(wall_secs "$(time_field "$dir/time" 'Elapsed')")"
-  cpu="$(awk '{s += $1} END {print s}' <<<"$(time_field "$dir/time" 'User time')
-$(time_field "$dir/time" 'System time')")"
+  wall="$(jq .seconds "$dir/produce.json")"
+  cpu="$(jq .cpu_seconds "$dir/produce.json")"
   record limit "$RECORDS" "$wall" "$cpu" "$(awk -v t=$((b1 - b0)) -v hz="$hz" 'BEGIN {print t / hz}')" \
     "$(time_field "$dir/time" 'Maximum resident')" "$(time_field "$dir/time" 'Maximum resident')" "all fields"
   stop_broker "$broker_pid"

@@ -6,7 +6,8 @@
 //! their next safe point (they keep their progress in the checkpoint); a transient error is
 //! retried with a bounded backoff.
 
-use std::collections::{BTreeSet, HashMap};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -201,47 +202,43 @@ pub async fn walk(
     };
     let mut replan = false;
     let mut inflight: JoinSet<(StepId, StepResult)> = JoinSet::new();
-    let mut started: BTreeSet<StepId> = BTreeSet::new();
     let mut attempts_this_run: HashMap<StepId, u32> = HashMap::new();
     let mut failed_now = false;
 
+    // Readiness by counting: each step waits for its dependencies that are not done; a step
+    // whose count reaches zero joins the ready queue, taken in DAG order.
+    let is_done = |id: &StepId| checkpoint.status(&id.to_string()) == Some(StepStatus::Done);
+    let mut waiting_on: HashMap<StepId, usize> = HashMap::new();
+    let mut ready: BinaryHeap<Reverse<(usize, StepId)>> = BinaryHeap::new();
     for step in graph.steps() {
-        if checkpoint.status(&step.id.to_string()) == Some(StepStatus::Done) {
+        if is_done(&step.id) {
             reporter.report(Event::StepSkipped { step: step.id.to_string() });
+            continue;
         }
+        let n = graph.dependencies(&step.id).iter().filter(|d| !is_done(&d.id)).count();
+        if n == 0 {
+            ready.push(Reverse((graph.rank(&step.id), step.id.clone())));
+        }
+        waiting_on.insert(step.id.clone(), n);
     }
 
     loop {
-        if !stop.is_stopped() {
-            for step in graph.steps() {
-                if inflight.len() >= options.concurrency.max(1) {
-                    break;
-                }
-                let key = step.id.to_string();
-                if started.contains(&step.id) || checkpoint.status(&key) == Some(StepStatus::Done) {
-                    continue;
-                }
-                let ready = graph
-                    .dependencies(&step.id)
-                    .iter()
-                    .all(|d| checkpoint.status(&d.id.to_string()) == Some(StepStatus::Done));
-                if !ready {
-                    continue;
-                }
-                started.insert(step.id.clone());
-                let attempt = checkpoint.update(|s| {
-                    let st = s.steps.get_mut(&key).expect("every graph step has a state entry");
-                    st.status = StepStatus::Running;
-                    st.attempts += 1;
-                    st.started_at = Some(Utc::now());
-                    st.finished_at = None;
-                    st.error = None;
-                    st.attempts
-                })?;
-                *attempts_this_run.entry(step.id.clone()).or_default() += 1;
-                reporter.report(Event::StepStarted { step: key, attempt });
-                spawn_step(&mut inflight, step, checkpoint, &runner, &reporter, stop, Duration::ZERO);
-            }
+        while !stop.is_stopped() && inflight.len() < options.concurrency.max(1) {
+            let Some(Reverse((_, id))) = ready.pop() else { break };
+            let step = graph.get(&id).expect("step of this graph");
+            let key = id.to_string();
+            let attempt = checkpoint.update(|s| {
+                let st = s.steps.get_mut(&key).expect("every graph step has a state entry");
+                st.status = StepStatus::Running;
+                st.attempts += 1;
+                st.started_at = Some(Utc::now());
+                st.finished_at = None;
+                st.error = None;
+                st.attempts
+            })?;
+            *attempts_this_run.entry(id.clone()).or_default() += 1;
+            reporter.report(Event::StepStarted { step: key, attempt });
+            spawn_step(&mut inflight, step, checkpoint, &runner, &reporter, stop, Duration::ZERO);
         }
 
         let Some(joined) = inflight.join_next().await else { break };
@@ -260,6 +257,14 @@ pub async fn walk(
                     st.summary = Some(summary.clone());
                 })?;
                 reporter.report(Event::StepDone { step: key, summary });
+                for dependent in graph.dependents(&id) {
+                    if let Some(n) = waiting_on.get_mut(&dependent.id) {
+                        *n -= 1;
+                        if *n == 0 {
+                            ready.push(Reverse((graph.rank(&dependent.id), dependent.id.clone())));
+                        }
+                    }
+                }
                 if id.kind == StepKind::Expand {
                     // The graph gains the matched topics' steps: let the caller recompile.
                     replan = true;

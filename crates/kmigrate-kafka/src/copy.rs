@@ -111,9 +111,6 @@ impl CopyPipe {
             tpl.add_partition_offset(topic, *p, offset)
                 .map_err(|e| source.kafka_error("assigning partitions to copy", &e, Duration::ZERO))?;
         }
-        consumer
-            .assign(&tpl)
-            .map_err(|e| source.kafka_error("assigning partitions to copy", &e, Duration::ZERO))?;
 
         let control = Arc::new(Control::default());
         let (tx, rx) = mpsc::channel(16);
@@ -123,6 +120,8 @@ impl CopyPipe {
             producer,
             control: control.clone(),
             tx,
+            assignment: tpl,
+            source: source.clone(),
             partitions: starts.keys().copied().collect(),
             starts: starts.iter().filter_map(|(p, s)| s.map(|s| (*p, s))).collect(),
             options,
@@ -287,6 +286,9 @@ struct Worker {
     producer: BaseProducer<DeliveryContext>,
     control: Arc<Control>,
     tx: mpsc::Sender<CopyProgress>,
+    /// What to consume, assigned on the copy thread (see `Worker::assign`).
+    assignment: TopicPartitionList,
+    source: Cluster,
     partitions: Vec<i32>,
     /// Explicit start offsets (partitions absent start at the beginning).
     starts: BTreeMap<i32, i64>,
@@ -296,7 +298,20 @@ struct Worker {
 }
 
 impl Worker {
+    /// Assigns the partitions, after learning their leaders: librdkafka resolves a logical start
+    /// offset (the beginning) only once it knows the leader, and when it does not yet, it retries
+    /// after a fixed 500 ms. Done here, not in `CopyPipe::start`, to keep that request off the
+    /// caller's (async) thread.
+    fn assign(&self) -> Result<()> {
+        // Only a warm-up: on failure, librdkafka finds the leaders itself, a little later.
+        let _ = self.consumer.fetch_metadata(Some(&self.topic), Duration::from_secs(10));
+        self.consumer
+            .assign(&self.assignment)
+            .map_err(|e| self.source.kafka_error("assigning partitions to copy", &e, Duration::ZERO))
+    }
+
     fn run(self) -> Result<CopyEnd> {
+        self.assign()?;
         let mut at_end: BTreeMap<i32, bool> = self.partitions.iter().map(|p| (*p, false)).collect();
         // Per partition: the next offset to read (known once a record was read, or from the start).
         let mut position: BTreeMap<i32, i64> = self.starts.clone();

@@ -1,0 +1,125 @@
+//! Secrets from `${VAR}` never reach the state file, the logs or the output; bad input gets a
+//! clear error and changes nothing.
+
+mod common;
+
+use std::process::Command;
+
+use common::*;
+
+fn all_output(out: &std::process::Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+}
+
+/// Every file under `dir`, concatenated (state, lock leftovers, exports).
+fn all_files(dir: &std::path::Path) -> String {
+    let mut text = String::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                todo.push(p);
+            } else if p.file_name().is_some_and(|n| n != "plan.yaml") {
+                text.push_str(&String::from_utf8_lossy(&std::fs::read(&p).unwrap()));
+            }
+        }
+    }
+    text
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_secret_from_the_environment_appears_in_no_file_log_or_output() {
+    let mut s = Scenario::start();
+    s.seed_old(3, now_ms() - 60_000).await;
+    s.drain_group_on_source().await;
+    let secret = format!("s3cr3t-{}", now_ms());
+    let plan = s.write_plan(
+        "data: not-synced\ncutover:\n  at: \"2026-01-01T00:00:00Z\"",
+        "      offsets: self-stored\n      export: out/offsets.csv\n",
+    );
+    // Credentials on the source, as a SASL setup has them (tansu's PLAINTEXT listener ignores them).
+    let yaml = std::fs::read_to_string(&plan).unwrap().replacen(
+        "target:",
+        "  properties:\n    sasl.username: \"${KMIGRATE_E2E_USER}\"\n    sasl.password: \"${KMIGRATE_E2E_SECRET}\"\ntarget:",
+        1,
+    );
+    std::fs::write(&plan, yaml).unwrap();
+    let plan = plan.to_str().unwrap();
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_kmigrate"))
+            .args(args)
+            .current_dir(s.dir.path())
+            .env("KMIGRATE_E2E_USER", "migrator")
+            .env("KMIGRATE_E2E_SECRET", &secret)
+            .env("RUST_LOG", "trace")
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap()
+    };
+    let mut seen = String::new();
+    for args in [
+        vec!["plan", plan, "-vv"],
+        vec!["apply", plan, "-vv"],
+        vec!["apply", plan, "-vv", "--output", "json"],
+        vec!["status", plan, "--output", "json"],
+        vec!["plan", plan, "--output", "json"],
+    ] {
+        let out = run(&args);
+        assert!(out.status.code().is_some_and(|c| c == 0 || c == 2), "{args:?}: {}", all_output(&out));
+        seen.push_str(&all_output(&out));
+    }
+    assert!(seen.contains("TRACE") || seen.contains("DEBUG"), "logs were captured at the highest verbosity");
+    assert!(!seen.contains(&secret), "the secret appears in the output or logs");
+    let files = all_files(s.dir.path());
+    assert!(files.contains("\"status\": \"done\""), "the state file was read");
+    assert!(!files.contains(&secret), "the secret appears in the state or export files");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_input_is_refused_clearly_and_changes_nothing() {
+    let mut s = Scenario::start();
+    s.seed_old(3, now_ms() - 60_000).await;
+    s.drain_group_on_source().await;
+    let plan = s.write_plan("data: not-synced\ncutover:\n  manual: true", "");
+    let yaml = std::fs::read_to_string(&plan).unwrap().replacen(
+        "target:",
+        "  properties:\n    sasl.password: \"${KMIGRATE_E2E_UNSET_VARIABLE}\"\ntarget:",
+        1,
+    );
+    std::fs::write(&plan, &yaml).unwrap();
+    let plan_s = plan.to_str().unwrap().to_string();
+    let state_dir = s.dir.path().join(".kmigrate");
+
+    // A missing environment variable: named, with its line; nothing runs.
+    let out = s.kmigrate(&["apply", &plan_s]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = all_output(&out);
+    assert!(text.contains("KMIGRATE_E2E_UNSET_VARIABLE"), "{text}");
+    assert!(text.contains("plan.yaml:6:20"), "points at the line and column: {text}");
+    assert!(!state_dir.exists(), "no state was written");
+
+    // An invalid plan: all its problems, nothing runs.
+    std::fs::write(
+        &plan,
+        yaml.replace("version: 1", "version: 2")
+            .replace("manual: true", "manual: true\n  at: \"2026-11-25T02:00:00\""),
+    )
+    .unwrap();
+    let out = s.kmigrate(&["apply", &plan_s]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = all_output(&out);
+    assert!(text.contains("plan::version") && text.contains("plan::cutover::mode"), "{text}");
+    assert!(!state_dir.exists());
+
+    // A cutover time without a UTC offset on the command line.
+    std::fs::write(&plan, &yaml.replace("${KMIGRATE_E2E_UNSET_VARIABLE}", "x")).unwrap();
+    let out = s.kmigrate(&["apply", &plan_s, "--approve", "cutover", "--cutover-at", "2026-11-25T02:00:00"]);
+    assert_eq!(out.status.code(), Some(64));
+    assert!(all_output(&out).contains("UTC offset"));
+    assert!(!state_dir.exists());
+
+    // Nothing reached the target.
+    let topics = s.target().connect().await.metadata().await.unwrap().topics;
+    assert!(!topics.contains_key(&s.topic), "the target is untouched");
+}
