@@ -281,3 +281,33 @@ async fn offsets_translate_uses_the_offset_map() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("elsewhere/0"));
 }
+
+/// verify compares record by record: when the target does not hold the records the offset map
+/// says it does, apply fails naming the partition and the first differing offsets.
+#[tokio::test(flavor = "multi_thread")]
+async fn verify_names_the_first_differing_record() {
+    let s = Scenario::start();
+    s.seed_old(20, now_ms() - 3_600_000).await;
+    let plan = copy_plan(s.dir.path(), s.source(), s.target(), std::slice::from_ref(&s.topic), &past());
+    assert_eq!(kmigrate(s.dir.path(), &["apply", &plan]).status.code(), Some(0));
+
+    // Producers write 20 records per partition to the target; then the map of partition 0 is
+    // made to claim those are the copies, and verify runs again.
+    s.produce_new(s.target(), "new", 20).await;
+    let path = s.dir.path().join(".kmigrate/e2e.state.json");
+    let mut state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    state["steps"][format!("copy:{}", s.topic)]["outputs"]["partitions"]["0"]["runs"] =
+        serde_json::json!([[0, 20, 20]]);
+    state["steps"]["verify"]["status"] = "pending".into();
+    std::fs::write(&path, serde_json::to_vec_pretty(&state).unwrap()).unwrap();
+
+    let out = kmigrate(s.dir.path(), &["apply", &plan]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(&format!("{}/0: records differ first at source offset 0 (target offset 20)", s.topic)),
+        "{text}"
+    );
+    assert!(!text.contains(&format!("{}/1:", s.topic)), "partition 1 matches: {text}");
+}

@@ -173,3 +173,40 @@ async fn dual_write_strict_starts_at_the_first_dual_written_record() {
     // and nothing is lost.
     assert_eq!(read, sorted([expected("dual", 0..DURING), expected("after", 0..AFTER)].concat()));
 }
+
+/// Records written by clients older than Kafka 0.10 carry no timestamp: a by-time start is then
+/// meaningless, and apply refuses it naming the partitions and the `from_file` fallback.
+///
+/// tansu's memory engine: its SQLite engine cannot serve records whose timestamp is -1. No group
+/// here drains (a self-stored group), since the memory engine's end offsets are wrong.
+#[tokio::test(flavor = "multi_thread")]
+async fn records_without_timestamps_refuse_a_by_time_start() {
+    let pair = kmigrate_testkit::BrokerPair::start(kmigrate_testkit::Engine::Memory);
+    let dir = tempfile::tempdir().unwrap();
+    let topic = kmigrate_testkit::unique("legacy");
+    for cluster in [&pair.source, &pair.target] {
+        cluster.create_topic(&topic, 2).await;
+        for p in 0..2 {
+            let records: Vec<_> = (0..5)
+                .map(|i| kmigrate_testkit::SeedRecord::new(p).value(format!("v{i}")).without_timestamp())
+                .collect();
+            cluster.produce(&topic, &records).await;
+        }
+    }
+    let yaml = format!(
+        "version: 1\nname: e2e\nsource:\n  bootstrap_servers: \"{}\"\ntarget:\n  bootstrap_servers: \"{}\"\ntopics:\n  - {topic}\ndata: synced\nsync: {{ by: external }}\ncutover:\n  at: \"2026-01-01T00:00:00Z\"\nconsumers:\n  groups:\n    - id: legacy-app\n      offsets: self-stored\n      export: out.csv\n",
+        pair.source.bootstrap(),
+        pair.target.bootstrap()
+    );
+    std::fs::write(dir.path().join("plan.yaml"), yaml).unwrap();
+    let out = kmigrate(dir.path(), &["apply", "plan.yaml"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("✗ offsets:legacy-app"), "{text}");
+    assert!(
+        text.contains(&format!("{topic}/0")) && text.contains(&format!("{topic}/1")),
+        "names the partitions: {text}"
+    );
+    assert!(text.contains("from_file"), "suggests the fallback: {text}");
+    assert!(!dir.path().join("out.csv").exists(), "nothing exported");
+}
