@@ -117,30 +117,15 @@ async fn survives_five_sigkills_during_the_copy() {
         "  detect: { idle: 3s }",
     );
     let step = format!("copy:{topic}");
-    let copied = || -> u64 {
-        read_state(dir.path())
-            .and_then(|st| {
-                let parts = st["steps"][step.as_str()]["outputs"]["partitions"].as_object()?.clone();
-                Some(
-                    parts
-                        .values()
-                        .map(|p| {
-                            p["runs"].as_array().unwrap().iter().map(|r| r[2].as_u64().unwrap()).sum::<u64>()
-                        })
-                        .sum(),
-                )
-            })
-            .unwrap_or(0)
-    };
     let mut kills_mid_copy = 0;
     for round in 0..5 {
-        let before = copied();
+        let before = copied(dir.path(), &step);
         let bg = Background::start(dir.path(), &["apply", &plan]);
         // Producers are still on the source.
         for p in 0..4 {
             pair.source.produce(&topic, &records(p, &format!("live{round}"), 300, now_ms())).await;
         }
-        if !wait_until(60, || copied() > before) {
+        if !wait_until(60, || copied(dir.path(), &step) > before) {
             dump_logs(dir.path());
             panic!("round {round}: the copy made no progress beyond {before}");
         }
@@ -171,26 +156,11 @@ async fn interleaved_new_records_lose_nothing_and_duplicates_are_announced() {
     );
     let plan = plan.to_str().unwrap().to_string();
     let step = format!("copy:{}", s.topic);
-    let copied = |dir: &std::path::Path| -> u64 {
-        read_state(dir)
-            .and_then(|st| {
-                let parts = st["steps"][step.as_str()]["outputs"]["partitions"].as_object()?.clone();
-                Some(
-                    parts
-                        .values()
-                        .map(|p| {
-                            p["runs"].as_array().unwrap().iter().map(|r| r[2].as_u64().unwrap()).sum::<u64>()
-                        })
-                        .sum(),
-                )
-            })
-            .unwrap_or(0)
-    };
     s.source().commit_group_offsets(&s.group, &[(s.topic.as_str(), 0, 0), (s.topic.as_str(), 1, 0)]).await;
 
     // The copy catches up with the 800 records per partition; Ctrl-C stops it cleanly.
     let bg = Background::start(s.dir.path(), &["apply", &plan]);
-    assert!(wait_until(60, || copied(s.dir.path()) == 1_600), "the copy catches up");
+    assert!(wait_until(60, || copied(s.dir.path(), &step) == 1_600), "the copy catches up");
     assert_eq!(bg.interrupt(), Some(3), "Ctrl-C leaves apply paused, to be continued");
 
     // Some producers already write to the target, others still to the source.

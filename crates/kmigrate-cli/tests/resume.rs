@@ -86,32 +86,17 @@ async fn sigkill_mid_plan_then_rerun_completes_without_repeating_side_effects() 
     let plan =
         s.write_plan(&format!("data: synced\nsync: {{ by: kmigrate }}\ncutover:\n  at: \"{at}\""), STRICT);
     let plan = plan.to_str().unwrap().to_string();
-    let copy_step = format!("copy:{}", s.topic);
-    let copied = |dir: &std::path::Path| -> u64 {
-        read_state(dir)
-            .and_then(|st| {
-                let parts = st["steps"][copy_step.as_str()]["outputs"]["partitions"].as_object()?.clone();
-                Some(
-                    parts
-                        .values()
-                        .map(|p| {
-                            p["runs"].as_array().unwrap().iter().map(|r| r[2].as_u64().unwrap()).sum::<u64>()
-                        })
-                        .sum(),
-                )
-            })
-            .unwrap_or(0)
-    };
+    let step = format!("copy:{}", s.topic);
     s.source().commit_group_offsets(&s.group, &[(s.topic.as_str(), 0, 0), (s.topic.as_str(), 1, 0)]).await;
 
     let bg = Background::start(s.dir.path(), &["apply", &plan]);
-    assert!(wait_until(60, || copied(s.dir.path()) > 0), "the copy checkpoints progress");
-    assert_ne!(step_status(s.dir.path(), &copy_step), "done");
+    assert!(wait_until(60, || copied(s.dir.path(), &step) > 0), "the copy checkpoints progress");
+    assert_ne!(step_status(s.dir.path(), &step), "done");
     bg.kill9();
     assert_eq!(step_status(s.dir.path(), &format!("topic:{}", s.topic)), "done");
 
     // Producers still write to the source; kill again while the copy catches up.
-    let before = copied(s.dir.path());
+    let before = copied(s.dir.path(), &step);
     let more = Background::start(s.dir.path(), &["apply", &plan]);
     for p in 0..PARTITIONS {
         let records: Vec<_> = (1_000..1_500)
@@ -124,7 +109,7 @@ async fn sigkill_mid_plan_then_rerun_completes_without_repeating_side_effects() 
             .collect();
         s.source().produce(&s.topic, &records).await;
     }
-    assert!(wait_until(60, || copied(s.dir.path()) > before), "the resumed copy makes progress");
+    assert!(wait_until(60, || copied(s.dir.path(), &step) > before), "the resumed copy makes progress");
     more.kill9();
     s.drain_group_on_source().await;
 

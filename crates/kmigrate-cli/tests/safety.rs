@@ -113,7 +113,7 @@ async fn bad_input_is_refused_clearly_and_changes_nothing() {
     assert!(!state_dir.exists());
 
     // A cutover time without a UTC offset on the command line.
-    std::fs::write(&plan, &yaml.replace("${KMIGRATE_E2E_UNSET_VARIABLE}", "x")).unwrap();
+    std::fs::write(&plan, yaml.replace("${KMIGRATE_E2E_UNSET_VARIABLE}", "x")).unwrap();
     let out = s.kmigrate(&["apply", &plan_s, "--approve", "cutover", "--cutover-at", "2026-11-25T02:00:00"]);
     assert_eq!(out.status.code(), Some(64));
     assert!(all_output(&out).contains("UTC offset"));

@@ -13,6 +13,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, FixedOffset};
 
+use crate::template::{Segment, segments};
+
 /// A location in the plan file: 1-based line and column, and the byte range for snippets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Loc {
@@ -183,25 +185,13 @@ impl Plan {
 impl Template {
     /// The names of the `${VAR}` references in the template, in order.
     pub fn references(&self) -> Vec<&str> {
-        let mut out = Vec::new();
-        let mut rest = self.raw.as_str();
-        while let Some(i) = rest.find('$') {
-            let after = &rest[i + 1..];
-            if let Some(stripped) = after.strip_prefix('$') {
-                rest = stripped;
-            } else if let Some(body) = after.strip_prefix('{') {
-                match body.find('}') {
-                    Some(end) => {
-                        out.push(&body[..end]);
-                        rest = &body[end + 1..];
-                    }
-                    None => break,
-                }
-            } else {
-                rest = after;
-            }
-        }
-        out
+        segments(&self.raw)
+            .into_iter()
+            .filter_map(|s| match s {
+                Segment::Var(v) => Some(v),
+                _ => None,
+            })
+            .collect()
     }
 
     /// Whether the template references any environment variable.
@@ -215,28 +205,20 @@ impl Template {
     pub fn resolve(&self, lookup: &dyn Fn(&str) -> Option<String>) -> Result<String, Vec<MissingVar>> {
         let mut out = String::with_capacity(self.raw.len());
         let mut missing = Vec::new();
-        let mut rest = self.raw.as_str();
-        while let Some(i) = rest.find('$') {
-            out.push_str(&rest[..i]);
-            let after = &rest[i + 1..];
-            if let Some(stripped) = after.strip_prefix('$') {
-                out.push('$');
-                rest = stripped;
-            } else if let Some(body) = after.strip_prefix('{')
-                && let Some(end) = body.find('}')
-            {
-                let var = &body[..end];
-                match lookup(var) {
+        for segment in segments(&self.raw) {
+            match segment {
+                Segment::Literal(text) => out.push_str(text),
+                Segment::Var(var) => match lookup(var) {
                     Some(v) => out.push_str(&v),
                     None => missing.push(MissingVar { var: var.to_string(), loc: self.loc }),
+                },
+                // Rejected by validation; kept as written should it ever get here.
+                Segment::Unclosed(rest) => {
+                    out.push_str("${");
+                    out.push_str(rest);
                 }
-                rest = &body[end + 1..];
-            } else {
-                out.push('$');
-                rest = after;
             }
         }
-        out.push_str(rest);
         if missing.is_empty() { Ok(out) } else { Err(missing) }
     }
 }

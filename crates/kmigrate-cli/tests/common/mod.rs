@@ -288,3 +288,20 @@ pub fn dump_logs(dir: &Path) {
         println!("== {}:\n{}", p.display(), std::fs::read_to_string(p).unwrap_or_default());
     }
 }
+
+/// How many records the copy step `step` has checkpointed (0 before it saved anything).
+pub fn copied(dir: &Path, step: &str) -> u64 {
+    read_state(dir)
+        .and_then(|st| {
+            let parts = st["steps"][step]["outputs"]["partitions"].as_object()?.clone();
+            Some(
+                parts
+                    .values()
+                    .map(|p| {
+                        p["runs"].as_array().unwrap().iter().map(|r| r[2].as_u64().unwrap()).sum::<u64>()
+                    })
+                    .sum(),
+            )
+        })
+        .unwrap_or(0)
+}
