@@ -105,7 +105,7 @@ async fn survives_five_sigkills_during_the_copy() {
     pair.source.create_topic(&topic, 4).await;
     let base = now_ms() - 86_400_000;
     for p in 0..4 {
-        pair.source.produce(&topic, &records(p, "seed", 1_000, base)).await;
+        pair.source.produce(&topic, &records(p, "seed", 600, base)).await;
     }
     // The cutover is detected once the source has been idle for 3 s: until the producers stop,
     // the copy keeps copying.
@@ -123,7 +123,7 @@ async fn survives_five_sigkills_during_the_copy() {
         let bg = Background::start(dir.path(), &["apply", &plan]);
         // Producers are still on the source.
         for p in 0..4 {
-            pair.source.produce(&topic, &records(p, &format!("live{round}"), 300, now_ms())).await;
+            pair.source.produce(&topic, &records(p, &format!("live{round}"), 200, now_ms())).await;
         }
         if !wait_until(60, || copied(dir.path(), &step) > before) {
             dump_logs(dir.path());
@@ -138,7 +138,7 @@ async fn survives_five_sigkills_during_the_copy() {
     let last = kmigrate(dir.path(), &["apply", &plan]);
     assert_eq!(last.status.code(), Some(0));
     let total = assert_identical(&pair.source, &pair.target, &topic, 4).await;
-    assert_eq!(total, 4 * (1_000 + 5 * 300));
+    assert_eq!(total, 4 * (600 + 5 * 200));
 }
 
 /// A strict group, data copied by kmigrate, and producers writing new records to the target
