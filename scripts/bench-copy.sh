@@ -9,12 +9,16 @@
 #                  writing the same records straight to the target: the fastest any copy can be;
 #        kcat      kcat -C -e | kcat -P (key and value only: it drops headers and timestamps);
 #        kmigrate  kmigrate apply (data: synced, cutover in the past) copying the topic;
-#   3. prints a table: records/s, CPU seconds of the copying processes per 1M records, the
-#      brokers' CPU, the ratios to kcat and to the limit, peak RSS.
+#   3. prints every run and a summary: records/s, CPU seconds of the copying processes per 1M
+#      records, the brokers' CPU, the ratios to kcat and to the limit, peak RSS.
 #
-# kmigrate's figures are for its copy step (CPU read from /proc when the step starts and ends);
-# the whole apply (preflight, topic, copy, cutover, verify: verify re-reads both sides) is shown
-# too. Every contender runs ROUNDS times; the summary takes the median.
+# What is timed: kmigrate, its copy step (from the step_started to the step_done event on
+# --output json; CPU read from /proc at both; RSS = VmHWM at the step's end), and the whole apply
+# (preflight, topic, copy, cutover, verify; verify re-reads both sides) beside it; the limit, its
+# own window from creating the producer to the end of its flush (it prints it); kcat, the whole
+# pipe (both processes, /usr/bin/time). The brokers' CPU (both tansu processes) is read from /proc
+# around each run. Every contender runs ROUNDS times, interleaved; the summary takes the median.
+# The small topic (SMALL_RECORDS) is copied in every round too, for kmigrate's RSS at two sizes.
 #
 #   RECORDS=1000000 SMALL_RECORDS=200000 PARTITIONS=4 ROUNDS=1 scripts/bench-copy.sh
 #
@@ -27,7 +31,8 @@
 #   KMIGRATE_BASELINE  another kmigrate binary (e.g. built from an older commit) to measure in the
 #                      same rounds, as "baseline": before/after figures under the same conditions
 #
-# Needs: kcat (apt-get install kcat), /usr/bin/time (apt-get install time), jq, awk.
+# Needs: kcat (apt-get install kcat), /usr/bin/time (apt-get install time), jq, awk, bash 5.
+# Everything listens on 127.0.0.1 only; every measured run is bounded by RUN_TIMEOUT (900 s).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD

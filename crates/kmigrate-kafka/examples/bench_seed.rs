@@ -124,14 +124,20 @@ fn produce(bootstrap: &str, topic: &str, records: u64, partitions: i32) {
         .set("bootstrap.servers", bootstrap)
         .set("enable.idempotence", "true")
         .set("acks", "all")
+        .set("enable.sparse.connections", "false")
         .set("linger.ms", "20")
         .set("batch.size", (1024 * 1024).to_string())
         .set("batch.num.messages", "100000")
-        .set("queue.buffering.max.kbytes", (32 * 1024).to_string())
+        .set("queue.buffering.max.kbytes", (8 * 1024).to_string())
         .set("queue.buffering.max.messages", "1000000")
         .set("compression.type", "none")
         .create()
         .expect("producer");
+    // The idempotent producer asks for its id after each metadata answer, else every 500 ms: a
+    // second answer, once the connection to the leader is up, gets it at once instead of after
+    // a timer period, so that the limit is not slowed by a startup artefact.
+    producer.client().fetch_metadata(Some(topic), Duration::from_secs(20)).expect("metadata");
+    std::thread::sleep(Duration::from_millis(10));
     producer.client().fetch_metadata(Some(topic), Duration::from_secs(20)).expect("metadata");
     let mut v = Vec::with_capacity(VALUE_SIZE);
     for i in 0..records {

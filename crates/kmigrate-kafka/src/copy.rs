@@ -70,7 +70,10 @@ pub struct CopyOptions {
 impl Default for CopyOptions {
     fn default() -> Self {
         CopyOptions {
-            buffer_kbytes: 16 * 1024,
+            // Payload bytes; librdkafka's per-record bookkeeping comes on top (8 MiB each: a copy
+            // of 200-byte records peaks near 80 MiB RSS, 16 MiB near 130 MiB, no faster on
+            // loopback; BENCHMARKS.md, "Copy throughput").
+            buffer_kbytes: 8 * 1024,
             linger: Duration::from_millis(20),
             settle: Duration::from_millis(1500),
         }
@@ -84,13 +87,17 @@ const BATCH: usize = 512;
 pub struct CopyPipe {
     control: Arc<Control>,
     rx: mpsc::Receiver<CopyProgress>,
-    thread: Option<std::thread::JoinHandle<Result<CopyEnd>>>,
+    /// How the pipe ended, sent before the thread closes its clients.
+    outcome: Option<tokio::sync::oneshot::Receiver<Result<CopyEnd>>>,
+    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 #[derive(Default)]
 struct Control {
     stop: AtomicBool,
     cutover_passed: AtomicBool,
+    /// When [`CopyPipe::cutover_passed`] was first called: the settle time counts from then.
+    cutover_at: Mutex<Option<Instant>>,
 }
 
 impl CopyPipe {
@@ -114,6 +121,7 @@ impl CopyPipe {
 
         let control = Arc::new(Control::default());
         let (tx, rx) = mpsc::channel(16);
+        let (outcome_tx, outcome_rx) = tokio::sync::oneshot::channel();
         let worker = Worker {
             topic: topic.to_string(),
             consumer,
@@ -130,18 +138,28 @@ impl CopyPipe {
         };
         let thread = std::thread::Builder::new()
             .name(format!("copy-{topic}"))
-            .spawn(move || worker.run())
+            .spawn(move || {
+                let end = worker.run();
+                // Report first, then close the clients: closing takes about 100 ms and nothing
+                // needs to wait for it.
+                let Worker { tx, consumer, producer, .. } = worker;
+                let _ = outcome_tx.send(end);
+                drop(tx);
+                drop(consumer);
+                drop(producer);
+            })
             .map_err(|e| Error::Kafka {
                 code: None,
                 label: target.label().to_string(),
                 operation: "starting the copy thread".into(),
                 detail: e.to_string(),
             })?;
-        Ok(CopyPipe { control, rx, thread: Some(thread) })
+        Ok(CopyPipe { control, rx, outcome: Some(outcome_rx), thread: Some(thread) })
     }
 
     /// The producers have switched: the copy may finish once every partition is at its end.
     pub fn cutover_passed(&self) {
+        self.control.cutover_at.lock().expect("control lock").get_or_insert_with(Instant::now);
         self.control.cutover_passed.store(true, Ordering::SeqCst);
     }
 
@@ -155,20 +173,23 @@ impl CopyPipe {
         self.rx.recv().await
     }
 
-    /// Waits for the pipe's thread and returns how it ended.
+    /// Waits until the pipe has ended and returns how. Everything it copied has been reported
+    /// by then; its thread may still be closing its clients, on its own.
     pub async fn join(mut self) -> Result<CopyEnd> {
         let thread = self.thread.take().expect("joined once");
-        tokio::task::spawn_blocking(move || thread.join())
-            .await
-            .expect("the join task is never cancelled")
-            .unwrap_or_else(|_| {
+        match self.outcome.take().expect("joined once").await {
+            Ok(end) => end,
+            // No outcome: the thread panicked (joining it returns at once).
+            Err(_) => {
+                let _ = tokio::task::spawn_blocking(move || thread.join()).await;
                 Err(Error::Kafka {
                     label: "target".into(),
                     operation: "copying".into(),
                     code: None,
                     detail: "the copy thread panicked".into(),
                 })
-            })
+            }
+        }
     }
 }
 
@@ -214,6 +235,12 @@ fn copy_producer(target: &Cluster, options: &CopyOptions) -> Result<BaseProducer
     let extra = [
         ("enable.idempotence", "true".to_string()),
         ("acks", "all".to_string()),
+        // The idempotent producer sends nothing before it has a producer id, which it asks a
+        // connected broker for after each metadata answer, else every 500 ms. With sparse
+        // connections (the default) the brokers learned from the bootstrap answer stay
+        // unconnected until something needs them, and the id came about a second after the
+        // start; connected at once, one is up when the next answer comes.
+        ("enable.sparse.connections", "false".to_string()),
         ("linger.ms", options.linger.as_millis().to_string()),
         ("batch.size", (1024 * 1024).to_string()),
         ("batch.num.messages", "100000".to_string()),
@@ -310,7 +337,7 @@ impl Worker {
             .map_err(|e| self.source.kafka_error("assigning partitions to copy", &e, Duration::ZERO))
     }
 
-    fn run(self) -> Result<CopyEnd> {
+    fn run(&self) -> Result<CopyEnd> {
         self.assign()?;
         let mut at_end: BTreeMap<i32, bool> = self.partitions.iter().map(|p| (*p, false)).collect();
         // Per partition: the next offset to read (known once a record was read, or from the start).
@@ -372,7 +399,8 @@ impl Worker {
             }
             self.producer.poll(Duration::ZERO);
             if self.control.cutover_passed.load(Ordering::SeqCst) && cutover_seen.is_none() {
-                cutover_seen = Some(Instant::now());
+                cutover_seen =
+                    Some(self.control.cutover_at.lock().expect("control lock").unwrap_or_else(Instant::now));
             }
             let settled = cutover_seen.is_some_and(|t| t.elapsed() >= self.options.settle);
             // Every 200 ms, compare each position with the high watermark of the last fetch answer:
