@@ -84,6 +84,11 @@ async fn copies_300k_records_exactly_and_verify_passes() {
     assert_eq!(out.status.code(), Some(0));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("✓ verify: 300000 copied records in 12 partitions match the source"), "{stdout}");
+    // Progress reports the lag left on the source, from the fetches: none once a copy is done.
+    for t in &topics {
+        assert!(stdout.contains(&format!("… copy:{t}: 100000 records")), "{stdout}");
+    }
+    assert!(stdout.matches("MB/s, lag 0 records)").count() >= 3, "{stdout}");
     let mut total = 0;
     for t in &topics {
         total += assert_identical(&pair.source, &pair.target, t, 4).await;

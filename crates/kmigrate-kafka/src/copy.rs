@@ -45,6 +45,9 @@ pub struct CopyProgress {
     pub bytes: u64,
     /// Partitions whose last fetch found nothing more to read.
     pub at_end: Vec<i32>,
+    /// Records on the source not read yet, from the high watermarks of the last fetch answers;
+    /// `None` until a fetch has answered.
+    pub lag: Option<u64>,
 }
 
 /// How the pipe ended.
@@ -423,7 +426,7 @@ impl Worker {
             }
             if last_report.elapsed() >= Duration::from_millis(200) {
                 last_report = Instant::now();
-                if !self.report(&at_end) {
+                if !self.report(&at_end, &position) {
                     break;
                 }
             }
@@ -431,7 +434,7 @@ impl Worker {
         // Everything handed to the producer is either acknowledged and reported, or refused.
         let flushed = self.producer.flush(Duration::from_secs(120));
         self.producer.poll(Duration::ZERO);
-        self.report(&at_end);
+        self.report(&at_end, &position);
         if let Some(f) = self.producer.context().failure.lock().expect("delivery lock").clone() {
             failure.get_or_insert(Error::Kafka {
                 label: self.target.label().to_string(),
@@ -477,8 +480,22 @@ impl Worker {
         }
     }
 
+    /// Records not read yet over every partition whose watermarks a fetch has reported.
+    fn lag(&self, position: &BTreeMap<i32, i64>) -> Option<u64> {
+        let mut known = false;
+        let mut lag = 0u64;
+        for p in &self.partitions {
+            if let Some((low, high)) = crate::ffi::cached_watermarks(self.consumer.client(), &self.topic, *p)
+            {
+                known = true;
+                lag += (high - position.get(p).copied().unwrap_or(low)).max(0) as u64;
+            }
+        }
+        known.then_some(lag)
+    }
+
     /// Sends the acknowledgements gathered so far; false if nobody listens any more.
-    fn report(&self, at_end: &BTreeMap<i32, bool>) -> bool {
+    fn report(&self, at_end: &BTreeMap<i32, bool>, position: &BTreeMap<i32, i64>) -> bool {
         let deliveries =
             std::mem::take(&mut *self.producer.context().delivered.lock().expect("delivery lock"));
         let bytes = self.producer.context().bytes.swap(0, Ordering::Relaxed);
@@ -486,6 +503,7 @@ impl Worker {
             deliveries,
             bytes,
             at_end: at_end.iter().filter(|(_, e)| **e).map(|(p, _)| *p).collect(),
+            lag: self.lag(position),
         };
         self.tx.blocking_send(progress).is_ok()
     }

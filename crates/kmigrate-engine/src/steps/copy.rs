@@ -85,6 +85,7 @@ pub async fn run(ctx: &Context, h: &StepHandle) -> StepResult {
     let mut last_save = Instant::now();
     let mut tick = tokio::time::interval(Duration::from_millis(250));
     let mut stopping = false;
+    let mut lag: Option<u64> = None;
     let mut cutover_signalled = false;
     loop {
         tokio::select! {
@@ -94,6 +95,7 @@ pub async fn run(ctx: &Context, h: &StepHandle) -> StepResult {
                     state.partitions.entry(d.partition).or_default().record(d.source_offset, d.target_offset);
                 }
                 state.bytes += progress.bytes;
+                lag = progress.lag.or(lag);
                 let all_at_end = partitions.iter().all(|p| progress.at_end.contains(&p.partition));
                 if all_at_end && !state.caught_up {
                     state.caught_up = true;
@@ -102,7 +104,7 @@ pub async fn run(ctx: &Context, h: &StepHandle) -> StepResult {
                 if last_save.elapsed() >= Duration::from_secs(1) {
                     last_save = Instant::now();
                     save(h, &state)?;
-                    report(h, &state, copied_before, started);
+                    report(h, &state, copied_before, started, lag);
                 }
             }
             _ = tick.tick() => {
@@ -119,7 +121,7 @@ pub async fn run(ctx: &Context, h: &StepHandle) -> StepResult {
     }
     let end = pipe.join().await;
     save(h, &state)?;
-    report(h, &state, copied_before, started);
+    report(h, &state, copied_before, started, lag);
     let end = end.map_err(kafka_error)?;
     match end {
         CopyEnd::Stopped => Ok(StepOutcome::Interrupted),
@@ -155,15 +157,18 @@ fn save(h: &StepHandle, state: &CopyState) -> Result<(), StepError> {
     h.save_outputs(serde_json::to_value(state).expect("copy state serializes"))
 }
 
-fn report(h: &StepHandle, state: &CopyState, copied_before: u64, started: Instant) {
+/// Progress of the copy: records and bytes so far, rates of this run, and the records the
+/// source holds that are not read yet (the bar's total is copied + lag).
+fn report(h: &StepHandle, state: &CopyState, copied_before: u64, started: Instant, lag: Option<u64>) {
     let secs = started.elapsed().as_secs_f64().max(0.001);
     let this_run = state.copied() - copied_before;
+    let lag_text = lag.map_or(String::new(), |l| format!(", lag {l} records"));
     h.progress(
         state.copied(),
-        None,
+        lag.map(|l| state.copied() + l),
         "records",
         Some(format!(
-            "{} records, {} copied ({:.0} records/s, {:.1} MB/s)",
+            "{} records, {} copied ({:.0} records/s, {:.1} MB/s{lag_text})",
             state.copied(),
             human_bytes(state.bytes),
             this_run as f64 / secs,
