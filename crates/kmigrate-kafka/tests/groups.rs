@@ -3,9 +3,8 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 
+use common::Buffer;
 use common::partitions;
 use kmigrate_kafka::{Error, GroupState, Membership, TopicPartition};
 use kmigrate_testkit::{Engine, TestCluster, unique};
@@ -96,20 +95,6 @@ async fn committed_offsets() {
     // A group that never committed has no offsets.
     let none = k.committed_offsets(&unique("never"), &partitions(&t, 1)).await.unwrap();
     assert_eq!(none.values().copied().collect::<Vec<_>>(), vec![None]);
-}
-
-#[derive(Clone, Default)]
-struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Buffer {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }
 
 /// SQLite engine: DescribeGroups fails there (tansu drops the connection), which is the "membership could

@@ -6,26 +6,11 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use common::Buffer;
 use kmigrate_kafka::{Cluster, ClusterConfig, TopicPartition};
 use kmigrate_testkit::{Engine, TansuBroker, TestCluster, unique};
-
-#[derive(Clone, Default)]
-struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Buffer {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 const PASSWORD: &str = "kmigrate-secret-marker-5f0b8e21";
 const USERNAME: &str = "kmigrate-user-marker-77c1d0";
