@@ -165,7 +165,10 @@ async fn interleaved_new_records_lose_nothing_and_duplicates_are_announced() {
 
     // The copy catches up with the 800 records per partition; Ctrl-C stops it cleanly.
     let bg = Background::start(s.dir.path(), &["apply", &plan]);
-    assert!(wait_until(60, || copied(s.dir.path(), &step) == 1_600), "the copy catches up");
+    if !wait_until(60, || copied(s.dir.path(), &step) == 1_600) {
+        dump_logs(s.dir.path());
+        panic!("the copy did not catch up: {} of 1600 records", copied(s.dir.path(), &step));
+    }
     assert_eq!(bg.interrupt(), Some(3), "Ctrl-C leaves apply paused, to be continued");
 
     // Some producers already write to the target, others still to the source.

@@ -96,8 +96,42 @@ impl Cluster {
             })
             .collect();
         crate::error::collect(self.label(), "creating topics", errors)?;
+        let wanted: Vec<(&str, usize)> =
+            topics.iter().map(|t| (t.name.as_str(), t.partitions as usize)).collect();
+        self.wait_for_partitions(&wanted, started).await?;
         tracing::info!(cluster = %self.label(), count = topics.len(), "created topics");
         Ok(())
+    }
+
+    /// Waits until the metadata shows every topic of `wanted` with at least its partition count, each
+    /// with a leader. A broker acknowledges CreateTopics and CreatePartitions before every broker's
+    /// metadata has them (Kafka propagates them through its metadata log), and a producer that
+    /// writes to a partition its metadata does not know yet fails; steps that follow a creation must
+    /// not see that window.
+    async fn wait_for_partitions(&self, wanted: &[(&str, usize)], started: Instant) -> Result<()> {
+        let names: Vec<&str> = wanted.iter().map(|(t, _)| *t).collect();
+        loop {
+            let ready = match self.topics(&names).await {
+                Ok(md) => wanted.iter().all(|(t, n)| {
+                    md.get(*t).is_some_and(|i| {
+                        i.partition_count() >= *n && i.partitions.iter().all(|p| p.leader >= 0)
+                    })
+                }),
+                Err(Error::TopicNotFound { .. }) => false,
+                Err(e) => return Err(e),
+            };
+            if ready {
+                return Ok(());
+            }
+            if started.elapsed() > self.request_timeout() {
+                return Err(Error::Timeout {
+                    label: self.label().to_string(),
+                    operation: format!("waiting for the partitions of {} to have leaders", names.join(", ")),
+                    waited: started.elapsed(),
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     /// Grows `topic` to `total` partitions (CreatePartitions). Kafka never removes partitions: a `total`
@@ -115,7 +149,8 @@ impl Cluster {
             .filter_map(|r| r.err())
             .map(|(t, code)| partitions_error(self.label(), &t, code, started.elapsed()))
             .collect();
-        crate::error::collect(self.label(), &operation, errors)
+        crate::error::collect(self.label(), &operation, errors)?;
+        self.wait_for_partitions(&[(topic, total)], started).await
     }
 }
 

@@ -91,6 +91,34 @@ pub enum Membership {
     Unverified { reason: String },
 }
 
+/// Whether offsets may be committed for `group`, from its description: refused while it has members;
+/// a group that cannot be described (a broker that fails DescribeGroups, as tansu's SQLite engine does,
+/// or an ACL that hides the group) is committed to with a warning, relying on the broker's own refusal.
+pub(crate) fn membership_before_commit(
+    label: &str,
+    group: &str,
+    described: Result<GroupDescription>,
+) -> Result<Membership> {
+    match described {
+        Ok(d) if !d.members.is_empty() => Err(Error::GroupHasActiveMembers {
+            label: label.to_string(),
+            group: group.to_string(),
+            members: d.members,
+        }),
+        Ok(_) => Ok(Membership::VerifiedEmpty),
+        Err(Error::GroupNotFound { .. }) => Ok(Membership::NewGroup),
+        Err(e) => {
+            tracing::warn!(
+                cluster = %label,
+                group,
+                error = %e,
+                "membership could not be verified before committing offsets; relying on the broker to refuse a commit into an active group"
+            );
+            Ok(Membership::Unverified { reason: e.to_string() })
+        }
+    }
+}
+
 /// Maps an error code of an offset commit for `group`.
 pub(crate) fn commit_error(
     label: &str,
@@ -259,26 +287,7 @@ impl Cluster {
         group: &str,
         offsets: &BTreeMap<TopicPartition, i64>,
     ) -> Result<Membership> {
-        let membership = match self.describe_group(group).await {
-            Ok(d) if !d.members.is_empty() => {
-                return Err(Error::GroupHasActiveMembers {
-                    label: self.label().to_string(),
-                    group: group.to_string(),
-                    members: d.members,
-                });
-            }
-            Ok(_) => Membership::VerifiedEmpty,
-            Err(Error::GroupNotFound { .. }) => Membership::NewGroup,
-            Err(e) => {
-                tracing::warn!(
-                    cluster = %self.label(),
-                    group,
-                    error = %e,
-                    "membership could not be verified before committing offsets; relying on the broker to refuse a commit into an active group"
-                );
-                Membership::Unverified { reason: e.to_string() }
-            }
-        };
+        let membership = membership_before_commit(self.label(), group, self.describe_group(group).await)?;
         let request: Vec<(String, i32, i64)> =
             offsets.iter().map(|(p, o)| (p.topic.clone(), p.partition, *o)).collect();
         let timeout = self.request_timeout();
@@ -329,6 +338,50 @@ mod tests {
             let text = e.to_string();
             assert!(text.contains("group `billing`") && text.contains("target cluster"), "{text}");
             assert!(text.contains("stop its consumers"), "{text}");
+        }
+    }
+
+    /// The decision before a commit, for every answer DescribeGroups can give. A group that cannot be
+    /// described is committed to (with a warning): Apache Kafka cannot produce that answer for a
+    /// principal allowed to commit (READ on a group implies DESCRIBE), tansu's SQLite engine does.
+    #[test]
+    fn membership_before_a_commit() {
+        let described = |members: Vec<GroupMember>| {
+            Ok(GroupDescription {
+                group_id: "billing".into(),
+                state: if members.is_empty() { GroupState::Empty } else { GroupState::Stable },
+                protocol_type: "consumer".into(),
+                protocol: "range".into(),
+                members,
+            })
+        };
+        assert_eq!(
+            membership_before_commit("target", "billing", described(vec![])).unwrap(),
+            Membership::VerifiedEmpty
+        );
+        let member = GroupMember {
+            member_id: "rdkafka-1".into(),
+            client_id: "rdkafka".into(),
+            host: "/10.0.0.7".into(),
+        };
+        match membership_before_commit("target", "billing", described(vec![member])) {
+            Err(Error::GroupHasActiveMembers { group, members, .. }) => {
+                assert_eq!(group, "billing");
+                assert_eq!(members.len(), 1);
+            }
+            other => panic!("expected GroupHasActiveMembers, got {other:?}"),
+        }
+        let missing = Err(Error::GroupNotFound { label: "target".into(), group: "billing".into() });
+        assert_eq!(membership_before_commit("target", "billing", missing).unwrap(), Membership::NewGroup);
+        let broken = Err(Error::Unreachable {
+            label: "target".into(),
+            bootstrap: "b:9092".into(),
+            waited: std::time::Duration::from_secs(1),
+            detail: "connection dropped".into(),
+        });
+        match membership_before_commit("target", "billing", broken).unwrap() {
+            Membership::Unverified { reason } => assert!(reason.contains("connection dropped"), "{reason}"),
+            other => panic!("expected Unverified, got {other:?}"),
         }
     }
 

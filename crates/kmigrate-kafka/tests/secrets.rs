@@ -10,13 +10,13 @@ use std::time::Duration;
 
 use common::Buffer;
 use kmigrate_kafka::{Cluster, ClusterConfig, TopicPartition};
-use kmigrate_testkit::{Engine, TansuBroker, TestCluster, unique};
+use kmigrate_testkit::{KafkaOptions, Listener, SaslUser, TestCluster, unique};
 
 const PASSWORD: &str = "kmigrate-secret-marker-5f0b8e21";
 const USERNAME: &str = "kmigrate-user-marker-77c1d0";
 
-/// Uses the Memory engine: only broker conversations matter here, and it has the most working calls
-/// (DescribeGroups included), so the most log lines.
+/// Apache Kafka, a broker of the test's own with a SASL listener: every call kmigrate makes, over
+/// plaintext and over SASL (SCRAM accepted, PLAIN refused), at TRACE with every librdkafka debug context.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn secret_values_never_appear_in_logs() {
     let buffer = Buffer::default();
@@ -27,10 +27,15 @@ async fn secret_values_never_appear_in_logs() {
         .with_writer(move || writer.clone())
         .init();
 
-    let c = TestCluster::start_tansu("source", Engine::Memory);
+    // Apache Kafka with a SASL listener that knows the marker credentials, and a plaintext one.
+    let user = SaslUser { name: USERNAME.into(), password: PASSWORD.into() };
+    let c = TestCluster::start_kafka(
+        "source",
+        KafkaOptions { listener: Listener::SaslPlaintext { users: vec![user] }, ..Default::default() },
+    );
     // Plaintext connection, so the SASL properties are unused but set (the marker must still never be
     // printed), and every debug context requested, including `conf`, which dumps the configuration.
-    let cfg = ClusterConfig::new("source", c.bootstrap())
+    let cfg = ClusterConfig::new("source", c.seed_bootstrap())
         .with_property("security.protocol", "PLAINTEXT")
         .with_property("sasl.username", USERNAME)
         .with_property("sasl.password", PASSWORD)
@@ -49,15 +54,23 @@ async fn secret_values_never_appear_in_logs() {
     k.list_groups().await.unwrap();
     drop(k);
 
-    // The SASL paths too: a broker that requires authentication, with the marker credentials.
-    let auth = TansuBroker::start_with_args(Engine::Memory, &["--authentication"]);
-    let sasl = ClusterConfig::new("target", auth.bootstrap())
+    // The SASL paths too: a session authenticated with the marker credentials (SCRAM-SHA-512), and
+    // one refused (PLAIN, the marker user with the marker password reversed).
+    let sasl = ClusterConfig::new("target", c.bootstrap())
         .with_property("security.protocol", "SASL_PLAINTEXT")
-        .with_property("sasl.mechanism", "PLAIN")
+        .with_property("sasl.mechanism", "SCRAM-SHA-512")
         .with_property("sasl.username", USERNAME)
         .with_property("sasl.password", PASSWORD)
         .with_property("debug", "all");
-    let err = Cluster::connect(sasl.clone(), Duration::from_secs(5)).await.unwrap_err();
+    let k = Cluster::connect(sasl.clone(), Duration::from_secs(10)).await.unwrap();
+    k.metadata().await.unwrap();
+    k.committed_offsets(&group, &ps).await.unwrap();
+    drop(k);
+    let wrong: String = PASSWORD.chars().rev().collect();
+    let refused =
+        sasl.clone().with_property("sasl.mechanism", "PLAIN").with_property("sasl.password", &wrong);
+    let err = Cluster::connect(refused, Duration::from_secs(5)).await.unwrap_err();
+    assert!(matches!(err, kmigrate_kafka::Error::AuthenticationFailed { .. }), "{err:?}");
 
     // Let librdkafka's threads flush their last log lines.
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -70,7 +83,7 @@ async fn secret_values_never_appear_in_logs() {
     // `conf` was refused (librdkafka's configuration dump starts with "CONF").
     assert!(logs.contains("debug context `conf` is not allowed"), "no warning about debug=conf");
     assert!(!logs.contains("facility=\"CONF\""), "librdkafka dumped its configuration");
-    for marker in [PASSWORD, USERNAME] {
+    for marker in [PASSWORD, USERNAME, wrong.as_str()] {
         assert!(!logs.contains(marker), "a secret appears in the logs");
         for text in
             [format!("{cfg:?}"), cfg.to_string(), format!("{sasl:?}"), err.to_string(), format!("{err:?}")]

@@ -102,7 +102,13 @@ async fn alter_configs_incrementally() {
         ),
     ]);
     k.alter_topic_configs(&changes).await.unwrap();
-    let configs = k.describe_topic_configs(&[&a, &b]).await.unwrap();
+    // Kafka applies the change through its metadata log: DescribeConfigs shows it a moment later.
+    let configs = eventually(|| async {
+        let c = k.describe_topic_configs(&[&a, &b]).await.unwrap();
+        let v = c[&b].entries.get("max.message.bytes").and_then(|v| v.value.clone());
+        (v.as_deref() == Some("2000000")).then_some(c)
+    })
+    .await;
     let value = |t: &str, name: &str| configs[t].entries.get(name).and_then(|v| v.value.clone());
     assert_eq!(value(&a, "retention.ms").as_deref(), Some("7200000"));
     // Untouched by the incremental change (AlterConfigs would have reset it).
@@ -114,7 +120,12 @@ async fn alter_configs_incrementally() {
     k.alter_topic_configs(&BTreeMap::from([(a.clone(), vec![ConfigChange::delete("cleanup.policy")])]))
         .await
         .unwrap();
-    let configs = k.describe_topic_configs(&[&a]).await.unwrap();
+    let configs = eventually(|| async {
+        let c = k.describe_topic_configs(&[&a]).await.unwrap();
+        let policy = c[&a].entries.get("cleanup.policy");
+        policy.is_none_or(|p| !p.is_override()).then_some(c)
+    })
+    .await;
     let policy = configs[&a].entries.get("cleanup.policy");
     if c.is_tansu() {
         // tansu drops the entry.
@@ -156,5 +167,21 @@ async fn add_partitions() {
         assert_eq!(k.topics(&[&t]).await.unwrap()[&t].partition_count(), 5);
         // Fewer partitions than now is refused by Kafka.
         assert!(k.add_partitions(&t, 3).await.is_err());
+    }
+}
+
+/// Polls `f` every 50 ms until it returns `Some`, for at most 10 s.
+async fn eventually<T, F, Fut>(mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(std::time::Instant::now() < deadline, "the change did not become visible within 10 s");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }

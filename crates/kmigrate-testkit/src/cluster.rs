@@ -1,13 +1,15 @@
-//! Test clusters: a tansu broker started for the test, or a real cluster given by environment variables.
+//! Test clusters: Apache Kafka brokers started by the testkit (shared per test binary, or a test's own),
+//! tansu brokers when selected, or a real cluster pair given by environment variables.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use kmigrate_kafka::{Cluster, ClusterConfig};
 
-use crate::broker::{Engine, TansuBroker};
+use crate::kafka::{KafkaBroker, KafkaOptions};
+use crate::tansu::{Engine, TansuBroker};
 
 /// Bootstrap address of a real source cluster to test against instead of tansu.
 pub const ENV_SOURCE: &str = "KMIGRATE_TEST_SOURCE";
@@ -18,14 +20,46 @@ pub const ENV_SOURCE_PROPERTIES: &str = "KMIGRATE_TEST_SOURCE_PROPERTIES";
 /// Client properties for the real target cluster: `k=v;k=v`.
 pub const ENV_TARGET_PROPERTIES: &str = "KMIGRATE_TEST_TARGET_PROPERTIES";
 
+/// Which broker the tests start (`KMIGRATE_TEST_BROKER`): `kafka` (Apache Kafka, the default) or
+/// `tansu` (tansu 0.6, with the engine each test names).
+pub const ENV_BROKER: &str = "KMIGRATE_TEST_BROKER";
+
+/// The broker kind the tests start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BrokerKind {
+    Kafka,
+    Tansu,
+}
+
+/// `KMIGRATE_TEST_BROKER`, checked: an unknown value fails the test rather than silently testing
+/// something else.
+pub fn broker_kind() -> BrokerKind {
+    match std::env::var(ENV_BROKER).as_deref() {
+        Err(_) | Ok("") | Ok("kafka") => BrokerKind::Kafka,
+        Ok("tansu") => BrokerKind::Tansu,
+        Ok(other) => panic!("{ENV_BROKER}={other}: expected `kafka` (the default) or `tansu`"),
+    }
+}
+
+/// What a test cluster runs on.
+enum Backing {
+    /// A real cluster named by `KMIGRATE_TEST_SOURCE` / `_TARGET`.
+    External,
+    /// An Apache Kafka broker: shared by the test binary, or the test's own.
+    Kafka(Arc<Mutex<KafkaBroker>>),
+    Tansu(Mutex<TansuBroker>, Engine),
+}
+
 /// One cluster of a test.
 pub struct TestCluster {
     label: String,
+    /// What the code under test is given.
     bootstrap: String,
     properties: BTreeMap<String, String>,
-    // `Mutex` only for `is_running` (needs `&mut Child`); `None` for an external cluster.
-    broker: Option<Mutex<TansuBroker>>,
-    engine: Option<Engine>,
+    /// What the testkit's own clients use (a plaintext listener of a secured Kafka broker).
+    seed_bootstrap: String,
+    seed_properties: BTreeMap<String, String>,
+    backing: Backing,
 }
 
 impl std::fmt::Debug for TestCluster {
@@ -33,7 +67,7 @@ impl std::fmt::Debug for TestCluster {
         f.debug_struct("TestCluster")
             .field("label", &self.label)
             .field("bootstrap", &self.bootstrap)
-            .field("engine", &self.engine)
+            .field("engine", &self.engine())
             .finish_non_exhaustive()
     }
 }
@@ -57,9 +91,20 @@ pub fn external_clusters() -> bool {
     std::env::var_os(ENV_SOURCE).is_some() && std::env::var_os(ENV_TARGET).is_some()
 }
 
+/// The Kafka broker this test binary shares for `label` ("source" or anything else: "target"),
+/// started on first use. Never dropped: its reaper removes it when the process exits.
+fn shared_kafka(label: &str) -> Arc<Mutex<KafkaBroker>> {
+    static SOURCE: OnceLock<Arc<Mutex<KafkaBroker>>> = OnceLock::new();
+    static TARGET: OnceLock<Arc<Mutex<KafkaBroker>>> = OnceLock::new();
+    let cell = if label == "source" { &SOURCE } else { &TARGET };
+    cell.get_or_init(|| Arc::new(Mutex::new(KafkaBroker::start()))).clone()
+}
+
 impl TestCluster {
-    /// Starts a tansu broker for `label` ("source"/"target"), or, if `KMIGRATE_TEST_SOURCE` and
-    /// `KMIGRATE_TEST_TARGET` are set, uses the real cluster of that side (`engine` is then ignored).
+    /// The cluster of side `label` ("source"/"target"): the Kafka pair named by `KMIGRATE_TEST_SOURCE`
+    /// and `KMIGRATE_TEST_TARGET` when set; else this test binary's shared Apache Kafka broker for that
+    /// side (tests use [`unique`] names, so they share it safely); with `KMIGRATE_TEST_BROKER=tansu`, a
+    /// tansu broker of its own on `engine` (`engine` matters only for tansu).
     pub fn start(label: &str, engine: Engine) -> TestCluster {
         if external_clusters() {
             let (addr, props) = if label == "target" {
@@ -67,21 +112,41 @@ impl TestCluster {
             } else {
                 (ENV_SOURCE, ENV_SOURCE_PROPERTIES)
             };
+            let bootstrap = std::env::var(addr).expect("set");
+            let properties = std::env::var(props).map(|p| parse_properties(&p)).unwrap_or_default();
             return TestCluster {
                 label: label.to_string(),
-                bootstrap: std::env::var(addr).expect("set"),
-                properties: std::env::var(props).map(|p| parse_properties(&p)).unwrap_or_default(),
-                broker: None,
-                engine: None,
+                seed_bootstrap: bootstrap.clone(),
+                seed_properties: properties.clone(),
+                bootstrap,
+                properties,
+                backing: Backing::External,
             };
         }
-        let broker = TansuBroker::start(engine);
+        match broker_kind() {
+            BrokerKind::Kafka => Self::on_kafka(label, shared_kafka(label)),
+            BrokerKind::Tansu => Self::start_tansu(label, engine),
+        }
+    }
+
+    /// An Apache Kafka broker of the test's own (ignores `KMIGRATE_TEST_*`), for tests that stop,
+    /// kill or reconfigure a broker; `options` say how its client listener is secured.
+    pub fn start_kafka(label: &str, options: KafkaOptions) -> TestCluster {
+        Self::on_kafka(label, Arc::new(Mutex::new(KafkaBroker::start_with(options))))
+    }
+
+    fn on_kafka(label: &str, broker: Arc<Mutex<KafkaBroker>>) -> TestCluster {
+        let (bootstrap, seed_bootstrap) = {
+            let b = broker.lock().unwrap();
+            (b.bootstrap(), b.internal_bootstrap())
+        };
         TestCluster {
             label: label.to_string(),
-            bootstrap: broker.bootstrap(),
+            bootstrap,
             properties: BTreeMap::new(),
-            broker: Some(Mutex::new(broker)),
-            engine: Some(engine),
+            seed_bootstrap,
+            seed_properties: BTreeMap::new(),
+            backing: Backing::Kafka(broker),
         }
     }
 
@@ -92,8 +157,9 @@ impl TestCluster {
             label: label.to_string(),
             bootstrap: broker.bootstrap(),
             properties: BTreeMap::new(),
-            broker: Some(Mutex::new(broker)),
-            engine: Some(engine),
+            seed_bootstrap: broker.bootstrap(),
+            seed_properties: BTreeMap::new(),
+            backing: Backing::Tansu(Mutex::new(broker), engine),
         }
     }
 
@@ -101,24 +167,41 @@ impl TestCluster {
         &self.label
     }
 
-    /// `host:port`.
+    /// `host:port` the code under test is given.
     pub fn bootstrap(&self) -> &str {
         &self.bootstrap
     }
 
-    /// Client properties for this cluster (empty for tansu).
+    /// Client properties for this cluster (empty for a local plaintext broker).
     pub fn properties(&self) -> &BTreeMap<String, String> {
         &self.properties
     }
 
-    /// The tansu engine, or `None` for a real cluster given by the environment.
-    pub fn engine(&self) -> Option<Engine> {
-        self.engine
+    /// Sets a client property the code under test is given (e.g. the SASL credentials of a secured
+    /// broker); the testkit's own clients keep using the broker's plaintext listener.
+    pub fn set_property(&mut self, key: &str, value: &str) {
+        self.properties.insert(key.to_string(), value.to_string());
     }
 
-    /// Whether this is a tansu broker (as opposed to a real Kafka cluster).
+    /// The tansu engine, or `None` for Apache Kafka or a cluster given by the environment.
+    pub fn engine(&self) -> Option<Engine> {
+        match &self.backing {
+            Backing::Tansu(_, e) => Some(*e),
+            _ => None,
+        }
+    }
+
+    /// Whether this is a tansu broker (as opposed to Apache Kafka or another real cluster).
     pub fn is_tansu(&self) -> bool {
-        self.engine.is_some()
+        matches!(self.backing, Backing::Tansu(..))
+    }
+
+    /// The Apache Kafka broker the testkit started (`None` for tansu or an external cluster).
+    pub fn kafka(&self) -> Option<std::sync::MutexGuard<'_, KafkaBroker>> {
+        match &self.backing {
+            Backing::Kafka(b) => Some(b.lock().unwrap_or_else(|e| e.into_inner())),
+            _ => None,
+        }
     }
 
     /// The kmigrate configuration of this cluster.
@@ -142,25 +225,44 @@ impl TestCluster {
 
     /// The last lines of the broker's output ("" for an external cluster).
     pub fn log_tail(&self, lines: usize) -> String {
-        match &self.broker {
-            Some(b) => format!("tansu output (last {lines} lines):\n{}", b.lock().unwrap().log_tail(lines)),
-            None => String::new(),
+        match &self.backing {
+            Backing::Tansu(b, _) => {
+                format!("tansu output (last {lines} lines):\n{}", b.lock().unwrap().log_tail(lines))
+            }
+            Backing::Kafka(b) => {
+                let b = b.lock().unwrap_or_else(|e| e.into_inner());
+                format!("Kafka log {} (last {lines} lines):\n{}", b.log_path().display(), b.log_tail(lines))
+            }
+            Backing::External => String::new(),
         }
     }
 
     /// Whether the broker process is still running (always true for an external cluster).
     pub fn is_running(&self) -> bool {
-        self.broker.as_ref().is_none_or(|b| b.lock().unwrap().is_running())
+        match &self.backing {
+            Backing::Tansu(b, _) => b.lock().unwrap().is_running(),
+            Backing::Kafka(b) => b.lock().unwrap_or_else(|e| e.into_inner()).is_running(),
+            Backing::External => true,
+        }
     }
 
     /// rdkafka client properties for the testkit's own clients.
     pub(crate) fn rd_config(&self) -> rdkafka::ClientConfig {
         let mut c = rdkafka::ClientConfig::new();
-        for (k, v) in &self.properties {
+        for (k, v) in &self.seed_properties {
             c.set(k, v);
         }
-        c.set("bootstrap.servers", &self.bootstrap);
+        c.set("bootstrap.servers", &self.seed_bootstrap);
         c
+    }
+
+    /// The address and properties of the testkit's own clients (for Kafka's command-line tools).
+    pub fn seed_bootstrap(&self) -> &str {
+        &self.seed_bootstrap
+    }
+
+    pub fn seed_properties(&self) -> &BTreeMap<String, String> {
+        &self.seed_properties
     }
 }
 
@@ -172,11 +274,20 @@ pub struct BrokerPair {
 }
 
 impl BrokerPair {
-    /// Starts two tansu brokers (concurrently), or uses the real pair given by `KMIGRATE_TEST_SOURCE` /
-    /// `KMIGRATE_TEST_TARGET`.
+    /// The test binary's shared Apache Kafka pair (started concurrently on first use), the real pair
+    /// given by `KMIGRATE_TEST_SOURCE` / `KMIGRATE_TEST_TARGET`, or, with `KMIGRATE_TEST_BROKER=tansu`,
+    /// two tansu brokers of the test's own on `engine`.
     pub fn start(engine: Engine) -> BrokerPair {
         let target = std::thread::spawn(move || TestCluster::start("target", engine));
         let source = TestCluster::start("source", engine);
+        let target = target.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+        BrokerPair { source, target }
+    }
+
+    /// Two Apache Kafka brokers of the test's own (for tests that kill or restart one).
+    pub fn start_dedicated() -> BrokerPair {
+        let target = std::thread::spawn(|| TestCluster::start_kafka("target", KafkaOptions::default()));
+        let source = TestCluster::start_kafka("source", KafkaOptions::default());
         let target = target.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
         BrokerPair { source, target }
     }

@@ -51,20 +51,14 @@ pub fn tansu_binary() -> PathBuf {
             p.display()
         );
     }
-    let cache = std::env::var_os("KMIGRATE_CACHE")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("XDG_CACHE_HOME").map(|x| PathBuf::from(x).join("kmigrate")))
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache").join("kmigrate")))
-        .expect("neither KMIGRATE_CACHE, XDG_CACHE_HOME nor HOME is set");
-    let bin = cache.join(format!("tansu-{TANSU_VERSION}")).join("bin").join("tansu");
+    let bin = crate::cache_root().join(format!("tansu-{TANSU_VERSION}")).join("bin").join("tansu");
     if bin.is_file() {
         return bin;
     }
     panic!(
-        "the tansu broker (needed by the integration tests) was not found at {} nor in $KMIGRATE_TANSU.\n\
-         Install it once with `scripts/ensure-tansu.sh` (about 9 minutes), or run the tests with \
-         `scripts/test.sh`, which does that first. Most tests can run against a real Kafka pair \
-         instead: set KMIGRATE_TEST_SOURCE and KMIGRATE_TEST_TARGET to their bootstrap addresses.",
+        "the tansu broker (selected with KMIGRATE_TEST_BROKER=tansu) was not found at {} nor in \
+         $KMIGRATE_TANSU. Install it once with `scripts/ensure-tansu.sh` (about 9 minutes), or unset \
+         KMIGRATE_TEST_BROKER to test on Apache Kafka (the default).",
         bin.display()
     );
 }

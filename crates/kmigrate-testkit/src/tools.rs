@@ -1,0 +1,138 @@
+//! Kafka's own command-line tools, run from the same jars as the test brokers: the independent oracle
+//! the tests compare kmigrate's answers with (`kafka-consumer-groups`, `GetOffsetShell`).
+//!
+//! Each call starts a JVM (about 1.5 s), so tests call them a few times, not per record.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use crate::cluster::TestCluster;
+use crate::kafka::{classpath, java};
+
+/// `kafka-consumer-groups`.
+pub const CONSUMER_GROUPS: &str = "org.apache.kafka.tools.consumer.group.ConsumerGroupCommand";
+/// `kafka-get-offsets`.
+pub const GET_OFFSETS: &str = "org.apache.kafka.tools.GetOffsetShell";
+
+/// Runs Kafka tool `class` with `args` against `cluster` (its `--bootstrap-server` and, for a secured
+/// cluster, a `--command-config` file of its client properties are added). Panics if it cannot start.
+pub fn run(cluster: &TestCluster, class: &str, args: &[&str]) -> Output {
+    let config = command_config(cluster);
+    let mut cmd = Command::new(java());
+    cmd.args(["-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"])
+        // Tool logging off: the answer is on stdout, errors on stderr.
+        .arg("-Dlog4j2.rootLogger.level=OFF")
+        .args(["-cp", &classpath(), class, "--bootstrap-server", cluster.seed_bootstrap()])
+        .args(args);
+    if let Some(path) = &config {
+        cmd.arg("--command-config").arg(path);
+    }
+    let out = cmd.output().unwrap_or_else(|e| panic!("running {class}: {e}"));
+    println!(
+        "$ {class} {}\n--- exit {:?}\n--- stdout\n{}--- stderr\n{}",
+        args.join(" "),
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    if let Some(path) = config {
+        let _ = std::fs::remove_file(path);
+    }
+    out
+}
+
+/// A temp file of `cluster`'s seeding client properties, if it has any.
+fn command_config(cluster: &TestCluster) -> Option<PathBuf> {
+    if cluster.seed_properties().is_empty() {
+        return None;
+    }
+    let path = std::env::temp_dir().join(format!("kmigrate-tool-{}.properties", crate::unique("cfg")));
+    let text: String = cluster.seed_properties().iter().map(|(k, v)| format!("{k}={v}\n")).collect();
+    std::fs::write(&path, text).expect("writing a tool config");
+    Some(path)
+}
+
+/// `kafka-consumer-groups --reset-offsets --dry-run` for `group` on `topic` with the reset spec
+/// `spec` (e.g. `["--to-earliest"]`, `["--to-datetime", "2026-11-30T08:00:00.000Z"]`,
+/// `["--from-file", path]`): the new offset per partition Kafka's tool would set. Panics with the
+/// tool's output when it fails or prints no offsets.
+pub fn reset_offsets_dry_run(
+    cluster: &TestCluster,
+    group: &str,
+    topic: &str,
+    spec: &[&str],
+) -> BTreeMap<i32, i64> {
+    let mut args = vec!["--group", group, "--reset-offsets", "--dry-run", "--topic", topic];
+    args.extend_from_slice(spec);
+    let out = run(cluster, CONSUMER_GROUPS, &args);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "kafka-consumer-groups failed:\n{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let parsed = parse_reset_table(&stdout, group, topic);
+    assert!(!parsed.is_empty(), "kafka-consumer-groups printed no offsets:\n{stdout}");
+    parsed
+}
+
+/// The `GROUP TOPIC PARTITION NEW-OFFSET` table of `--reset-offsets` (rows of other groups or topics
+/// are ignored).
+pub fn parse_reset_table(stdout: &str, group: &str, topic: &str) -> BTreeMap<i32, i64> {
+    stdout
+        .lines()
+        .filter_map(|l| {
+            let cols: Vec<&str> = l.split_whitespace().collect();
+            match cols.as_slice() {
+                [g, t, p, o] if *g == group && *t == topic => Some((p.parse().ok()?, o.parse().ok()?)),
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+/// `kafka-get-offsets --topic T --time TIME` (`-1` latest, `-2` earliest, or ms since the epoch):
+/// the offset per partition. A partition with no answer (no record at or after the time) is absent.
+pub fn get_offsets(cluster: &TestCluster, topic: &str, time: &str) -> BTreeMap<i32, i64> {
+    let out = run(cluster, GET_OFFSETS, &["--topic", topic, "--time", time]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "GetOffsetShell failed:\n{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    stdout
+        .lines()
+        .filter_map(|l| {
+            // topic:partition:offset; the topic may hold ':' no more than Kafka allows (it does not).
+            let mut it = l.rsplitn(3, ':');
+            let offset = it.next()?.trim();
+            let partition = it.next()?.trim();
+            let t = it.next()?;
+            (t == topic).then(|| Some((partition.parse().ok()?, offset.parse().ok()?)))?
+        })
+        .collect()
+}
+
+/// Milliseconds since the epoch as `--to-datetime` takes them (`yyyy-MM-ddTHH:mm:ss.SSS`, UTC).
+pub fn datetime(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .expect("a representable time")
+        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reset_table_parses() {
+        let out = "\nGROUP  TOPIC  PARTITION  NEW-OFFSET\ng1     t1     0          5\ng1     t1     1          7\ng2     t1     0          9\n";
+        assert_eq!(parse_reset_table(out, "g1", "t1"), BTreeMap::from([(0, 5), (1, 7)]));
+    }
+
+    #[test]
+    fn datetimes_are_utc() {
+        assert_eq!(datetime(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(datetime(1_764_490_500_123), "2025-11-30T08:15:00.123Z");
+        assert_eq!(datetime(951_782_400_000), "2000-02-29T00:00:00.000Z");
+    }
+}
