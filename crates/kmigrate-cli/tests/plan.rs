@@ -470,6 +470,43 @@ fn an_unreachable_cluster_fails_with_a_clear_message() {
     assert!(out.stdout.is_empty());
 }
 
+/// A mistyped address (nothing listens there): apply fails within about `--connect-timeout`, not
+/// after retries of a refused connection, and at the default verbosity prints kmigrate's own few
+/// lines, not librdkafka's "brokers are down" warnings; `-v` shows those.
+#[test]
+fn a_refused_address_fails_fast_and_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let free = || std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let yaml = format!(
+        "version: 1\nname: typo\nsource:\n  bootstrap_servers: \"127.0.0.1:{}\"\ntarget:\n  bootstrap_servers: \"127.0.0.1:{}\"\ntopics:\n  - orders\ndata: synced\nsync: {{ by: kmigrate }}\ncutover: {{ manual: true }}\nconsumers:\n  groups:\n    - id: billing\n",
+        free(),
+        free()
+    );
+    std::fs::write(dir.path().join("plan.yaml"), yaml).unwrap();
+    let started = std::time::Instant::now();
+    let out = kmigrate(dir.path(), &["apply", "plan.yaml", "--connect-timeout", "2s"]);
+    let took = started.elapsed();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(took < std::time::Duration::from_secs(4), "took {took:?}, more than 2x --connect-timeout");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stdout.contains("cluster is unreachable") && stdout.contains("Connection refused"), "{stdout}");
+    let lines = stdout.lines().count() + stderr.lines().count();
+    assert!(lines <= 5, "{lines} lines at the default verbosity:\n{stdout}{stderr}");
+    assert!(!stderr.contains("brokers are down"), "{stderr}");
+    // The state records the failure once: no retry.
+    let state = std::fs::read_to_string(dir.path().join(".kmigrate/typo.state.json")).unwrap();
+    let state: serde_json::Value = serde_json::from_str(&state).unwrap();
+    assert_eq!(state["steps"]["preflight"]["status"], "failed", "{state}");
+    assert_eq!(state["steps"]["preflight"]["attempts"].as_u64().unwrap_or(1), 1, "{state}");
+
+    let verbose = kmigrate(dir.path(), &["apply", "plan.yaml", "--connect-timeout", "1s", "-v"]);
+    assert!(
+        String::from_utf8_lossy(&verbose.stderr).contains("Connection refused"),
+        "-v shows librdkafka's lines"
+    );
+}
+
 #[test]
 fn a_missing_variable_stops_plan_before_connecting_but_not_offline() {
     let dir = tempfile::tempdir().unwrap();

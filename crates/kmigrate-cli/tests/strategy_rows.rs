@@ -3,14 +3,22 @@
 //! as switched producers would, approve the cutover, produce more, then consume the group on the
 //! target from its committed (or exported) offsets and check exactly which records it reads.
 //!
-//! Brokers: tansu's SQLite engine (offsets and by-time answers are right there). Its
-//! DescribeGroups fails, so apply warns that group membership could not be verified; a real
-//! Kafka pair (KMIGRATE_TEST_SOURCE / KMIGRATE_TEST_TARGET) checks membership for real.
+//! Every row also asks Kafka's own tool, `kafka-consumer-groups --reset-offsets --dry-run` from the
+//! same jars, what the operators' manual procedure would set (`--to-earliest`, `--to-latest`,
+//! `--to-datetime T`, `--from-file`) and compares it with what kmigrate applied: equal where the
+//! rule is the same. Where kmigrate is exact and the by-time rule is not (synced by kmigrate,
+//! strict), both are shown, and the records read prove kmigrate loses none and repeats none.
+//!
+//! The target holds records that tell the rules apart: records older than T (copied by an external
+//! tool, or already on the target) that a by-time start must skip and an earliest start must read.
 
 mod common;
 
+use std::collections::BTreeMap;
+
 use common::*;
 use kmigrate_kafka::TopicPartition;
+use kmigrate_testkit::tools;
 
 const OLD: usize = 5;
 const DURING: usize = 3;
@@ -21,13 +29,67 @@ fn cutover_at() -> String {
     chrono::DateTime::from_timestamp_millis(now_ms() - 30 * 60 * 1000).unwrap().to_rfc3339()
 }
 
-/// Runs the scenario and returns what the group reads on the target (sorted).
-async fn run_row(data: &str, group: &str, external_copy: bool, explicit_t: bool) -> (Scenario, Vec<String>) {
+/// What the operators' procedure computes with `kafka-consumer-groups --reset-offsets` for a row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Oracle {
+    Earliest,
+    Latest,
+    /// `--to-datetime T`, T the cutover time kmigrate recorded.
+    ByTime,
+    /// kmigrate is exact (the copy's offset map); the by-time answer is shown beside it.
+    ExactNotByTime,
+}
+
+/// The cutover time T kmigrate recorded (ms), from `kmigrate status --output json`.
+fn recorded_cutover_ms(s: &Scenario) -> i64 {
+    let out = s.kmigrate(&["status", s.plan.to_str().unwrap(), "--output", "json"]);
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let cutover = status["steps"].as_array().unwrap().iter().find(|st| st["step"] == "cutover").unwrap();
+    cutover["outputs"]["time_ms"].as_i64().expect("cutover.outputs.time_ms")
+}
+
+/// Asks Kafka's tool for the row's rule on the target and compares it with `applied`.
+fn check_against_kafka_tool(s: &Scenario, oracle: Oracle, applied: &[(i32, i64)]) {
+    let t = tools::datetime(recorded_cutover_ms(s));
+    let spec: Vec<&str> = match oracle {
+        Oracle::Earliest => vec!["--to-earliest"],
+        Oracle::Latest => vec!["--to-latest"],
+        Oracle::ByTime | Oracle::ExactNotByTime => vec!["--to-datetime", &t],
+    };
+    let kafka = tools::reset_offsets_dry_run(s.target(), &s.group, &s.topic, &spec);
+    let ours: BTreeMap<i32, i64> = applied.iter().copied().collect();
+    println!("kafka-consumer-groups --reset-offsets {}: {kafka:?}\nkmigrate: {ours:?}", spec.join(" "));
+    match oracle {
+        Oracle::ExactNotByTime => {
+            // T is the newest source record's timestamp: by time, each partition starts at that
+            // copied record, which the group consumed on the source; the offset map starts after it.
+            assert_eq!(kafka.len(), ours.len(), "both answer every partition");
+            for (p, by_time) in &kafka {
+                assert_eq!(ours[p], by_time + 1, "partition {p}: by time re-reads exactly the record at T");
+            }
+        }
+        _ => assert_eq!(kafka, ours, "kmigrate and kafka-consumer-groups {} disagree", spec.join(" ")),
+    }
+}
+
+/// Runs the scenario and returns what the group reads on the target (sorted). `pre_target`:
+/// records older than T already on the target (values `pre-<p>-<i>`) before apply.
+async fn run_row(
+    data: &str,
+    group: &str,
+    external_copy: bool,
+    explicit_t: bool,
+    pre_target: bool,
+    oracle: Oracle,
+) -> (Scenario, Vec<String>) {
     let mut s = Scenario::start();
     s.seed_old(OLD, now_ms() - 60 * 60 * 1000).await;
     s.drain_group_on_source().await;
     if external_copy {
         s.external_copy().await;
+    }
+    if pre_target {
+        s.seed_target_before_t("pre", PRE, now_ms() - 45 * 60 * 1000).await;
     }
     let plan = s.write_plan(&format!("{data}\ncutover:\n  manual: true"), group);
     let plan = plan.to_str().unwrap().to_string();
@@ -47,8 +109,7 @@ async fn run_row(data: &str, group: &str, external_copy: bool, explicit_t: bool)
     let second = s.kmigrate(&args);
     assert_eq!(second.status.code(), Some(0), "apply finishes after the approval");
 
-    s.produce_new(s.target(), "after", AFTER).await;
-    let starts = if group.contains("self-stored") {
+    let starts: Vec<(i32, i64)> = if group.contains("self-stored") {
         let csv = std::fs::read_to_string(s.dir.path().join("out/offsets.csv")).unwrap();
         csv.lines()
             .map(|l| {
@@ -60,12 +121,22 @@ async fn run_row(data: &str, group: &str, external_copy: bool, explicit_t: bool)
     } else {
         s.committed_on_target().await
     };
+    // Before producers write more: "latest" means the same to both.
+    check_against_kafka_tool(&s, oracle, &starts);
+    s.produce_new(s.target(), "after", AFTER).await;
     let read = sorted(s.consume_from(&starts).await);
     (s, read)
 }
 
+/// Records older than T on the target, per partition.
+const PRE: usize = 4;
+
 fn during_and_after() -> Vec<String> {
     sorted([expected("during", 0..DURING), expected("after", 0..AFTER)].concat())
+}
+
+fn pre_during_and_after() -> Vec<String> {
+    sorted([expected("pre", 0..PRE), expected("during", 0..DURING), expected("after", 0..AFTER)].concat())
 }
 
 fn after_only() -> Vec<String> {
@@ -78,19 +149,24 @@ const TOLERANT: &str = "      loss: tolerant\n";
 
 #[tokio::test(flavor = "multi_thread")]
 async fn synced_broker_tolerant_starts_at_latest() {
-    let (_, read) = run_row("data: synced\nsync: { by: external }", TOLERANT, true, true).await;
+    let (_, read) =
+        run_row("data: synced\nsync: { by: external }", TOLERANT, true, true, false, Oracle::Latest).await;
     assert_eq!(read, after_only());
 }
 
+/// The externally copied records are older than T: a by-time start skips them (an earliest one
+/// would read all 5 old records per partition again).
 #[tokio::test(flavor = "multi_thread")]
 async fn synced_broker_strict_starts_at_the_first_record_after_the_cutover() {
-    let (_, read) = run_row("data: synced\nsync: { by: external }", STRICT, true, true).await;
+    let (_, read) =
+        run_row("data: synced\nsync: { by: external }", STRICT, true, true, false, Oracle::ByTime).await;
     assert_eq!(read, during_and_after(), "no new record lost, no copied record read again");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn synced_self_stored_exports_the_offsets_at_the_cutover() {
-    let (s, read) = run_row("data: synced\nsync: { by: external }", SELF_STORED, true, true).await;
+    let (s, read) =
+        run_row("data: synced\nsync: { by: external }", SELF_STORED, true, true, false, Oracle::ByTime).await;
     assert_eq!(read, during_and_after());
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(s.dir.path().join("out/offsets.json")).unwrap())
@@ -100,27 +176,30 @@ async fn synced_self_stored_exports_the_offsets_at_the_cutover() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn not_synced_broker_tolerant_starts_at_latest() {
-    let (_, read) = run_row("data: not-synced", TOLERANT, false, true).await;
+    let (_, read) = run_row("data: not-synced", TOLERANT, false, true, true, Oracle::Latest).await;
     assert_eq!(read, after_only());
 }
 
+/// The target's own records older than T are read: earliest, not by time (which would skip them).
 #[tokio::test(flavor = "multi_thread")]
 async fn not_synced_broker_strict_starts_at_earliest() {
-    let (_, read) = run_row("data: not-synced", STRICT, false, true).await;
-    assert_eq!(read, during_and_after());
+    let (_, read) = run_row("data: not-synced", STRICT, false, true, true, Oracle::Earliest).await;
+    assert_eq!(read, pre_during_and_after());
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn not_synced_self_stored_starts_at_the_retained_earliest() {
-    let (_, read) = run_row("data: not-synced", SELF_STORED, false, true).await;
-    assert_eq!(read, during_and_after());
+    let (_, read) = run_row("data: not-synced", SELF_STORED, false, true, true, Oracle::Earliest).await;
+    assert_eq!(read, pre_during_and_after());
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn synced_by_kmigrate_strict_is_exact_from_the_offset_map() {
     // The cutover time is left to kmigrate (the newest record on the source): the exact
     // translation does not depend on it.
-    let (s, read) = run_row("data: synced\nsync: { by: kmigrate }", STRICT, false, false).await;
+    let (s, read) =
+        run_row("data: synced\nsync: { by: kmigrate }", STRICT, false, false, false, Oracle::ExactNotByTime)
+            .await;
     // The cutover gate waits for the copy to catch up, so the switched producers' records land
     // after every copied record: the group reads no copied record again.
     let status = s.kmigrate(&["status", s.plan.to_str().unwrap(), "--output", "json"]);
@@ -150,12 +229,19 @@ async fn synced_by_kmigrate_strict_is_exact_from_the_offset_map() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn dual_write_strict_starts_at_the_first_dual_written_record() {
+/// Dual write: producers write to both clusters from some time on; the group keeps reading the
+/// source until the switch. Records dual-written before T (the group consumed them on the source)
+/// are on the target too, older than T: strict starts by time and skips them (earliest would read
+/// them again), tolerant starts at latest.
+async fn dual_write_row(group: &str, oracle: Oracle) -> Vec<String> {
     let mut s = Scenario::start();
     s.seed_old(OLD, now_ms() - 60 * 60 * 1000).await;
+    // Written to both clusters 45 minutes ago, before T (30 minutes ago).
+    let early = now_ms() - 45 * 60 * 1000;
+    s.seed_before_t(s.source(), "early", PRE, early).await;
+    s.seed_target_before_t("early", PRE, early).await;
     s.drain_group_on_source().await;
-    let plan = s.write_plan("data: dual-write\ncutover:\n  manual: true", STRICT);
+    let plan = s.write_plan("data: dual-write\ncutover:\n  manual: true", group);
     let plan = plan.to_str().unwrap().to_string();
     assert_eq!(s.kmigrate(&["apply", &plan]).status.code(), Some(3));
     // Producers write to both clusters from here on; the group keeps reading the source.
@@ -167,11 +253,49 @@ async fn dual_write_strict_starts_at_the_first_dual_written_record() {
         s.kmigrate(&["apply", &plan, "--approve", "cutover", "--cutover-at", &t]).status.code(),
         Some(0)
     );
+    let committed = s.committed_on_target().await;
+    check_against_kafka_tool(&s, oracle, &committed);
     s.produce_new(s.target(), "after", AFTER).await;
-    let read = sorted(s.consume_from(&s.committed_on_target().await).await);
-    // The dual-written records are read again on the target (duplicates, as validate warns),
-    // and nothing is lost.
+    sorted(s.consume_from(&committed).await)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dual_write_strict_starts_at_the_first_dual_written_record_after_t() {
+    let read = dual_write_row(STRICT, Oracle::ByTime).await;
+    // The records dual-written after T are read again on the target (duplicates, as validate
+    // warns), nothing is lost, and those before T are not read again.
     assert_eq!(read, sorted([expected("dual", 0..DURING), expected("after", 0..AFTER)].concat()));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dual_write_tolerant_starts_at_latest() {
+    let read = dual_write_row(TOLERANT, Oracle::Latest).await;
+    assert_eq!(read, after_only());
+}
+
+/// `from_file`: the offsets given, as `kafka-consumer-groups --reset-offsets --from-file` sets them
+/// from the same file.
+#[tokio::test(flavor = "multi_thread")]
+async fn from_file_sets_the_given_offsets_like_kafka_consumer_groups() {
+    let mut s = Scenario::start();
+    s.seed_old(OLD, now_ms() - 60 * 60 * 1000).await;
+    s.drain_group_on_source().await;
+    s.external_copy().await;
+    let csv = s.dir.path().join("in.csv");
+    std::fs::write(&csv, format!("{t},0,2\n{t},1,4\n", t = s.topic)).unwrap();
+    let plan = s.write_plan(
+        "data: synced\nsync: { by: external }\ncutover:\n  at: \"2026-01-01T00:00:00Z\"",
+        "      from_file: in.csv\n",
+    );
+    let out = s.kmigrate(&["apply", plan.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    let committed = s.committed_on_target().await;
+    assert_eq!(committed, vec![(0, 2), (1, 4)]);
+    let kafka =
+        tools::reset_offsets_dry_run(s.target(), &s.group, &s.topic, &["--from-file", csv.to_str().unwrap()]);
+    assert_eq!(kafka, committed.into_iter().collect::<BTreeMap<_, _>>());
+    let read = sorted(s.consume_from(&[(0, 2), (1, 4)]).await);
+    assert_eq!(read, sorted(vec!["old-0-2".into(), "old-0-3".into(), "old-0-4".into(), "old-1-4".into()]));
 }
 
 /// Records written by clients older than Kafka 0.10 carry no timestamp: a by-time start is then

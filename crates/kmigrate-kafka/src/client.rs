@@ -266,6 +266,7 @@ impl Cluster {
                 bootstrap: self.bootstrap_servers().to_string(),
                 waited,
                 detail: self.context().last_error().unwrap_or_else(|| self.scrub(&e.to_string())),
+                refused: self.context().only_refused(),
             },
             Some(code) => crate::error::from_code(
                 self.label(),

@@ -19,6 +19,8 @@ pub(crate) struct KContext {
     redactor: Redactor,
     last_error: Mutex<Option<String>>,
     auth_error: Mutex<Option<String>>,
+    /// Transport failures so far: (refused or unresolvable, any other).
+    transport: Mutex<(u32, u32)>,
     stats: watch::Sender<Option<RequestStats>>,
 }
 
@@ -29,6 +31,7 @@ impl KContext {
             redactor,
             last_error: Mutex::new(None),
             auth_error: Mutex::new(None),
+            transport: Mutex::new((0, 0)),
             stats: watch::Sender::new(None),
         }
     }
@@ -45,6 +48,13 @@ impl KContext {
     /// The last authentication / TLS failure librdkafka reported (redacted), if any.
     pub(crate) fn auth_error(&self) -> Option<String> {
         self.auth_error.lock().unwrap().clone()
+    }
+
+    /// Whether every transport failure so far was a refused connection or a name that did not
+    /// resolve (and there was at least one): nothing listens at the address.
+    pub(crate) fn only_refused(&self) -> bool {
+        let (refused, other) = *self.transport.lock().unwrap();
+        refused > 0 && other == 0
     }
 
     pub(crate) fn stats(&self) -> watch::Receiver<Option<RequestStats>> {
@@ -101,11 +111,21 @@ impl ClientContext for KContext {
         }
         *self.last_error.lock().unwrap() = Some(reason.clone());
         match code {
+            Some(RDKafkaErrorCode::Resolve) => self.transport.lock().unwrap().0 += 1,
+            Some(RDKafkaErrorCode::BrokerTransportFailure) if reason.contains("Connection refused") => {
+                self.transport.lock().unwrap().0 += 1
+            }
+            Some(RDKafkaErrorCode::BrokerTransportFailure) => self.transport.lock().unwrap().1 += 1,
+            _ => {}
+        }
+        match code {
             // Connection churn: reported to the caller as a typed error if it makes an operation fail.
             Some(
                 RDKafkaErrorCode::BrokerTransportFailure
                 | RDKafkaErrorCode::AllBrokersDown
-                | RDKafkaErrorCode::Resolve,
+                | RDKafkaErrorCode::Resolve
+                // The end of a partition, reported as an error event: not an error.
+                | RDKafkaErrorCode::PartitionEOF,
             ) => tracing::debug!(target: "librdkafka", cluster = %self.label, "{reason}"),
             _ => tracing::warn!(target: "librdkafka", cluster = %self.label, "{reason}"),
         }

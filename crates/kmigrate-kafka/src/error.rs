@@ -38,13 +38,14 @@ pub enum Error {
     #[error("invalid client configuration for the {label} cluster: {detail}")]
     InvalidConfig { label: String, detail: String },
 
-    /// No broker of the cluster answered in time.
+    /// No broker of the cluster answered in time. `refused`: every attempt was refused or the name
+    /// did not resolve (nothing listens there: a wrong address, not a slow network).
     #[error(
         "the {label} cluster is unreachable: no answer from bootstrap servers {bootstrap} after waiting {}{}",
         humantime_like(*waited),
         detail_suffix(detail)
     )]
-    Unreachable { label: String, bootstrap: String, waited: Duration, detail: String },
+    Unreachable { label: String, bootstrap: String, waited: Duration, detail: String, refused: bool },
 
     /// The brokers refused the credentials (SASL) or the TLS handshake failed.
     #[error("authentication failed on the {label} cluster ({bootstrap}): {detail}")]
@@ -78,6 +79,13 @@ pub enum Error {
     )]
     GroupHasActiveMembers { label: String, group: String, members: Vec<GroupMember> },
 
+    /// The group is listed in an active state but DescribeGroups does not describe it (a group of
+    /// Kafka 4's consumer protocol, KIP-848): kmigrate does not commit into it.
+    #[error(
+        "refusing to commit offsets for consumer group `{group}` on the {label} cluster: the cluster lists it as {state} (a group of the consumer protocol, KIP-848, whose members DescribeGroups does not show); stop its consumers and retry"
+    )]
+    GroupActive { label: String, group: String, state: String },
+
     /// The broker refused the offset commit because the group is active (it has members or is rebalancing).
     #[error(
         "the {label} cluster refused to commit offsets for consumer group `{group}`: the group has active members or is rebalancing ({code:?}); stop its consumers and retry"
@@ -109,6 +117,34 @@ pub enum Error {
 }
 
 impl Error {
+    /// Whether trying the same operation again soon may succeed: a timeout, a cluster that did not
+    /// answer (but not one whose address refused every connection or did not resolve: retrying a
+    /// mistyped address only delays the error), a coordinator or leader that is moving.
+    pub fn is_transient(&self) -> bool {
+        use RDKafkaErrorCode as C;
+        match self {
+            Error::Unreachable { refused, .. } => !refused,
+            Error::Timeout { .. } => true,
+            _ => self.code().is_some_and(|c| {
+                matches!(
+                    c,
+                    C::NotCoordinator
+                        | C::CoordinatorNotAvailable
+                        | C::CoordinatorLoadInProgress
+                        | C::LeaderNotAvailable
+                        | C::NotLeaderForPartition
+                        | C::RequestTimedOut
+                        | C::BrokerNotAvailable
+                        | C::NetworkException
+                        | C::UnknownTopicOrPartition
+                        // librdkafka: "Failed to query partition leaders: No leaders found", right
+                        // after a topic was created.
+                        | C::NoEnt
+                )
+            }),
+        }
+    }
+
     /// The librdkafka / Kafka protocol error code behind this error, where there is one.
     pub fn code(&self) -> Option<RDKafkaErrorCode> {
         match self {
@@ -192,7 +228,9 @@ mod tests {
             bootstrap: "127.0.0.1:1".into(),
             waited: Duration::from_millis(1500),
             detail: "Connection refused".into(),
+            refused: true,
         };
+        assert!(!e.is_transient(), "a refused address is not retried");
         assert_eq!(
             e.to_string(),
             "the source cluster is unreachable: no answer from bootstrap servers 127.0.0.1:1 after waiting 1.5s (last error: Connection refused)"

@@ -91,14 +91,40 @@ pub enum Membership {
     Unverified { reason: String },
 }
 
-/// Whether offsets may be committed for `group`, from its description: refused while it has members;
-/// a group that cannot be described (a broker that fails DescribeGroups, as tansu's SQLite engine does,
-/// or an ACL that hides the group) is committed to with a warning, relying on the broker's own refusal.
+/// What ListGroups says of a group that DescribeGroups reported missing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Listing {
+    /// Not asked: DescribeGroups answered.
+    NotAsked,
+    NotListed,
+    Listed(GroupState),
+    Failed(String),
+}
+
+/// Whether offsets may be committed for `group`, from its description (and, when DescribeGroups
+/// does not know it, its listing): refused while it has members or is listed in an active state;
+/// a group that cannot be described (a broker that fails DescribeGroups, as tansu's SQLite engine
+/// does, or an ACL that hides the group) is committed to with a warning, relying on the broker's
+/// own refusal.
+///
+/// Kafka 4's consumer-protocol groups (KIP-848) are not described by the classic DescribeGroups
+/// API, which answers "not found" for them even while members consume; ListGroups lists them with
+/// their state, so a "not found" is believed only when the group is not listed either.
 pub(crate) fn membership_before_commit(
     label: &str,
     group: &str,
     described: Result<GroupDescription>,
+    listing: Listing,
 ) -> Result<Membership> {
+    let unverified = |reason: String| {
+        tracing::warn!(
+            cluster = %label,
+            group,
+            reason = %reason,
+            "membership could not be verified before committing offsets; relying on the broker to refuse a commit into an active group"
+        );
+        Ok(Membership::Unverified { reason })
+    };
     match described {
         Ok(d) if !d.members.is_empty() => Err(Error::GroupHasActiveMembers {
             label: label.to_string(),
@@ -106,16 +132,24 @@ pub(crate) fn membership_before_commit(
             members: d.members,
         }),
         Ok(_) => Ok(Membership::VerifiedEmpty),
-        Err(Error::GroupNotFound { .. }) => Ok(Membership::NewGroup),
-        Err(e) => {
-            tracing::warn!(
-                cluster = %label,
-                group,
-                error = %e,
-                "membership could not be verified before committing offsets; relying on the broker to refuse a commit into an active group"
-            );
-            Ok(Membership::Unverified { reason: e.to_string() })
-        }
+        Err(Error::GroupNotFound { .. }) => match listing {
+            Listing::NotListed | Listing::NotAsked | Listing::Listed(GroupState::Dead) => {
+                Ok(Membership::NewGroup)
+            }
+            Listing::Listed(GroupState::Empty) => Ok(Membership::VerifiedEmpty),
+            Listing::Listed(GroupState::Unknown) => {
+                unverified("the group is listed without a state and cannot be described".into())
+            }
+            Listing::Listed(state) => Err(Error::GroupActive {
+                label: label.to_string(),
+                group: group.to_string(),
+                state: state.to_string(),
+            }),
+            Listing::Failed(e) => {
+                unverified(format!("the group cannot be described and listing groups failed: {e}"))
+            }
+        },
+        Err(e) => unverified(e.to_string()),
     }
 }
 
@@ -287,7 +321,19 @@ impl Cluster {
         group: &str,
         offsets: &BTreeMap<TopicPartition, i64>,
     ) -> Result<Membership> {
-        let membership = membership_before_commit(self.label(), group, self.describe_group(group).await)?;
+        let described = self.describe_group(group).await;
+        let listing = if matches!(described, Err(Error::GroupNotFound { .. })) {
+            match self.list_groups().await {
+                Ok(groups) => match groups.into_iter().find(|g| g.group_id == group) {
+                    Some(g) => Listing::Listed(g.state),
+                    None => Listing::NotListed,
+                },
+                Err(e) => Listing::Failed(e.to_string()),
+            }
+        } else {
+            Listing::NotAsked
+        };
+        let membership = membership_before_commit(self.label(), group, described, listing)?;
         let request: Vec<(String, i32, i64)> =
             offsets.iter().map(|(p, o)| (p.topic.clone(), p.partition, *o)).collect();
         let timeout = self.request_timeout();
@@ -346,6 +392,7 @@ mod tests {
     /// principal allowed to commit (READ on a group implies DESCRIBE), tansu's SQLite engine does.
     #[test]
     fn membership_before_a_commit() {
+        use Listing::*;
         let described = |members: Vec<GroupMember>| {
             Ok(GroupDescription {
                 group_id: "billing".into(),
@@ -356,7 +403,7 @@ mod tests {
             })
         };
         assert_eq!(
-            membership_before_commit("target", "billing", described(vec![])).unwrap(),
+            membership_before_commit("target", "billing", described(vec![]), NotAsked).unwrap(),
             Membership::VerifiedEmpty
         );
         let member = GroupMember {
@@ -364,22 +411,46 @@ mod tests {
             client_id: "rdkafka".into(),
             host: "/10.0.0.7".into(),
         };
-        match membership_before_commit("target", "billing", described(vec![member])) {
+        match membership_before_commit("target", "billing", described(vec![member]), NotAsked) {
             Err(Error::GroupHasActiveMembers { group, members, .. }) => {
                 assert_eq!(group, "billing");
                 assert_eq!(members.len(), 1);
             }
             other => panic!("expected GroupHasActiveMembers, got {other:?}"),
         }
-        let missing = Err(Error::GroupNotFound { label: "target".into(), group: "billing".into() });
-        assert_eq!(membership_before_commit("target", "billing", missing).unwrap(), Membership::NewGroup);
+        let missing = || Err(Error::GroupNotFound { label: "target".into(), group: "billing".into() });
+        assert_eq!(
+            membership_before_commit("target", "billing", missing(), NotListed).unwrap(),
+            Membership::NewGroup
+        );
+        assert_eq!(
+            membership_before_commit("target", "billing", missing(), Listed(GroupState::Empty)).unwrap(),
+            Membership::VerifiedEmpty
+        );
+        // A consumer-protocol group (KIP-848) with members: not described, listed as Stable.
+        for state in
+            [GroupState::Stable, GroupState::Other("Reconciling".into()), GroupState::PreparingRebalance]
+        {
+            match membership_before_commit("target", "billing", missing(), Listed(state.clone())) {
+                Err(e @ Error::GroupActive { .. }) => {
+                    let text = e.to_string();
+                    assert!(text.contains("group `billing`") && text.contains(&state.to_string()), "{text}");
+                }
+                other => panic!("{state:?}: expected GroupActive, got {other:?}"),
+            }
+        }
+        for listing in [Listed(GroupState::Unknown), Failed("timed out".into())] {
+            let m = membership_before_commit("target", "billing", missing(), listing.clone()).unwrap();
+            assert!(matches!(m, Membership::Unverified { .. }), "{listing:?}: {m:?}");
+        }
         let broken = Err(Error::Unreachable {
             label: "target".into(),
             bootstrap: "b:9092".into(),
             waited: std::time::Duration::from_secs(1),
             detail: "connection dropped".into(),
+            refused: false,
         });
-        match membership_before_commit("target", "billing", broken).unwrap() {
+        match membership_before_commit("target", "billing", broken, NotAsked).unwrap() {
             Membership::Unverified { reason } => assert!(reason.contains("connection dropped"), "{reason}"),
             other => panic!("expected Unverified, got {other:?}"),
         }

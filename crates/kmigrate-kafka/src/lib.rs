@@ -48,7 +48,7 @@ pub use groups::{GroupDescription, GroupListing, GroupState, Membership};
 pub use metadata::{BrokerInfo, ClusterMetadata, PartitionInfo, TopicInfo, is_internal_topic};
 pub use offsets::{TimeOffset, Watermarks};
 pub use records::{RecordTimestamp, SampledBytes};
-pub use scan::RecordData;
+pub use scan::{Fields, RecordData};
 pub use stats::{BrokerRequests, RequestStats};
 pub use timestamps::{PartitionTimestamps, TimestampKind, classify};
 pub use types::TopicPartition;

@@ -27,24 +27,36 @@ pub struct RecordData {
     pub timestamp: Option<i64>,
 }
 
+/// Which fields of a record a comparison covers: what a copy must preserve on its target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fields {
+    /// Key, value, headers and timestamp.
+    All,
+    /// Key, value and headers: the target stamps records with its own clock (LogAppendTime), so a
+    /// copy cannot keep the source's timestamps.
+    WithoutTimestamp,
+}
+
 impl RecordData {
-    /// A digest of everything a copy must preserve (not the offset): equal records have equal
-    /// digests. Stable within a process, which is all verification needs.
-    pub fn digest(&self) -> u64 {
+    /// A digest of `fields` (never the offset): equal records have equal digests. Stable within a
+    /// process, which is all verification needs.
+    pub fn digest(&self, fields: Fields) -> u64 {
         let mut h = DefaultHasher::new();
         self.key.hash(&mut h);
         self.value.hash(&mut h);
         self.headers.hash(&mut h);
-        self.timestamp.hash(&mut h);
+        if fields == Fields::All {
+            self.timestamp.hash(&mut h);
+        }
         h.finish()
     }
 
-    /// Same content (everything but the offset).
-    pub fn same_content(&self, other: &RecordData) -> bool {
+    /// Same content in `fields` (never the offset).
+    pub fn same_content(&self, other: &RecordData, fields: Fields) -> bool {
         self.key == other.key
             && self.value == other.value
             && self.headers == other.headers
-            && self.timestamp == other.timestamp
+            && (fields == Fields::WithoutTimestamp || self.timestamp == other.timestamp)
     }
 }
 

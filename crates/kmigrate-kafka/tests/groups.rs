@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use common::partitions;
 use kmigrate_kafka::{Error, GroupState, Membership, TopicPartition};
-use kmigrate_testkit::{Engine, TestCluster, unique};
+use kmigrate_testkit::{Engine, GroupProtocol, TestCluster, unique};
 
 /// Memory engine: tansu's SQLite engine answers ListGroups too, but the memory engine is the one whose
 /// DescribeGroups works, used by the describe assertions below.
@@ -142,4 +142,39 @@ async fn commit_is_refused_while_the_group_has_members() {
     // Once the member has left, the commit goes through.
     drop(member);
     assert_eq!(k.commit_offsets(&busy, &offsets).await.unwrap(), Membership::VerifiedEmpty);
+}
+
+/// A group of Kafka 4's consumer protocol (KIP-848) with a live member. Apache Kafka's classic
+/// DescribeGroups answers "not found" for it while ListGroups lists it as Stable; kmigrate refuses
+/// the commit itself. Kafka's own refusal (what kmigrate relied on before it checked the listing)
+/// is UNKNOWN_MEMBER_ID, mapped to a clear error in the unit tests of groups.rs.
+#[tokio::test]
+async fn commit_is_refused_while_a_consumer_protocol_group_has_members() {
+    let c = TestCluster::start("target", Engine::Memory);
+    let k = c.connect().await;
+    let t = unique("commit-848");
+    c.create_topic(&t, 2).await;
+    let offsets =
+        BTreeMap::from([(TopicPartition::new(t.as_str(), 0), 2), (TopicPartition::new(t.as_str(), 1), 0)]);
+    let busy = unique("busy-848");
+    let member = c.start_member_with(&busy, &[&t], GroupProtocol::Consumer).await;
+    if !c.is_tansu() {
+        // What Kafka does: listed and active, yet not described.
+        let listed = k.list_groups().await.unwrap().into_iter().find(|g| g.group_id == busy).unwrap();
+        assert_eq!(listed.state, GroupState::Stable);
+        assert!(matches!(k.describe_group(&busy).await, Err(Error::GroupNotFound { .. })));
+    }
+    let err = k.commit_offsets(&busy, &offsets).await.unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, Error::GroupActive { .. } | Error::GroupHasActiveMembers { .. }), "{err:?}");
+    assert!(
+        text.starts_with(&format!(
+            "refusing to commit offsets for consumer group `{busy}` on the target cluster"
+        )),
+        "{text}"
+    );
+    // Nothing committed beyond the member's own commit of 0.
+    let got = k.committed_offsets(&busy, &partitions(&t, 2)).await.unwrap();
+    assert!(got.values().all(|o| *o != Some(2)), "{got:?}");
+    drop(member);
 }

@@ -29,7 +29,7 @@ pub use cluster::{
     TestCluster, broker_kind, external_clusters, parse_properties, unique,
 };
 pub use kafka::{KAFKA_VERSION, KafkaBroker, KafkaOptions, Listener, SaslUser, kafka_home};
-pub use seed::{ConsumedRecord, LiveMember, SeedRecord, produce_with};
+pub use seed::{ConsumedRecord, GroupProtocol, LiveMember, SeedRecord, produce_with};
 pub use tansu::{Engine, TANSU_VERSION, TansuBroker, tansu_binary};
 pub use tls::TlsFiles;
 

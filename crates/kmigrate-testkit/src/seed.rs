@@ -65,6 +65,15 @@ impl SeedRecord {
     }
 }
 
+/// The rebalance protocol of a live group member.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupProtocol {
+    /// The classic protocol (JoinGroup/SyncGroup), every client's default.
+    Classic,
+    /// Kafka 4's consumer protocol (KIP-848, `group.protocol=consumer`).
+    Consumer,
+}
+
 /// A record read back.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConsumedRecord {
@@ -145,6 +154,23 @@ impl TestCluster {
     }
 
     /// Produces `records` to `topic` and waits for every delivery. Returns the offsets, in order.
+    /// Deletes the records of `topic`/`partition` before `offset` (DeleteRecords), as retention does:
+    /// the log start moves to `offset`.
+    pub async fn delete_records_before(&self, topic: &str, partition: i32, offset: i64) {
+        let mut tpl = TopicPartitionList::new();
+        tpl.add_partition_offset(topic, partition, Offset::Offset(offset)).expect("offset");
+        let result = self
+            .admin()
+            .delete_records(&tpl, &AdminOptions::new().operation_timeout(Some(TIMEOUT)))
+            .await
+            .unwrap_or_else(|e| panic!("DeleteRecords on {topic}/{partition}: {e}"));
+        for e in result.elements() {
+            if let Err(err) = e.error() {
+                panic!("DeleteRecords on {topic}/{partition}: {err}");
+            }
+        }
+    }
+
     pub async fn produce(&self, topic: &str, records: &[SeedRecord]) -> Vec<i64> {
         let producer = self.producer();
         produce_with(&producer, topic, records).await
@@ -230,15 +256,31 @@ impl TestCluster {
     /// of its own until the returned handle is dropped. Returns once the member has been assigned
     /// partitions.
     pub async fn start_member(&self, group: &str, topics: &[&str]) -> LiveMember {
+        self.start_member_with(group, topics, GroupProtocol::Classic).await
+    }
+
+    /// [`TestCluster::start_member`] with the group protocol of the member: the classic rebalance
+    /// protocol, or Kafka 4's consumer protocol (KIP-848), whose groups the classic DescribeGroups
+    /// API does not describe.
+    pub async fn start_member_with(
+        &self,
+        group: &str,
+        topics: &[&str],
+        protocol: GroupProtocol,
+    ) -> LiveMember {
         let client_id = format!("{group}-live-member");
-        let consumer: BaseConsumer = self
-            .rd_config()
+        let mut config = self.rd_config();
+        if protocol == GroupProtocol::Consumer {
+            config.set("group.protocol", "consumer");
+        } else {
+            config.set("session.timeout.ms", "30000");
+        }
+        let consumer: BaseConsumer = config
             .set("group.id", group)
             .set("client.id", &client_id)
             .set("enable.auto.commit", "false")
             .set("auto.offset.reset", "earliest")
             .set("fetch.wait.max.ms", "10")
-            .set("session.timeout.ms", "30000")
             .create()
             .expect("creating the live member");
         consumer.subscribe(topics).expect("subscribing");

@@ -77,6 +77,32 @@ impl Scenario {
         }
     }
 
+    /// `n` records per partition on the target with timestamps `ts_ms + i` (values
+    /// `<label>-<p>-<i>`), creating the topic if it is not there yet: records already on the target
+    /// before the switch, older than the cutover time.
+    pub async fn seed_target_before_t(&self, label: &str, n: usize, ts_ms: i64) {
+        self.seed_before_t(self.target(), label, n, ts_ms).await
+    }
+
+    /// [`Scenario::seed_target_before_t`] on either cluster.
+    pub async fn seed_before_t(&self, cluster: &TestCluster, label: &str, n: usize, ts_ms: i64) {
+        let exists = cluster.connect().await.topics(&[&self.topic]).await.is_ok();
+        if !exists {
+            cluster.create_topic(&self.topic, PARTITIONS).await;
+        }
+        for p in 0..PARTITIONS {
+            let records: Vec<SeedRecord> = (0..n)
+                .map(|i| {
+                    SeedRecord::new(p)
+                        .key(format!("e{i}"))
+                        .value(format!("{label}-{p}-{i}"))
+                        .timestamp(ts_ms + i as i64)
+                })
+                .collect();
+            cluster.produce(&self.topic, &records).await;
+        }
+    }
+
     /// The group has consumed everything on the source (committed at the end).
     pub async fn drain_group_on_source(&self) {
         let ends = self.ends(self.source()).await;

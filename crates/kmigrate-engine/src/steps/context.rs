@@ -167,25 +167,5 @@ pub(crate) fn concrete_topics(plan: &Plan, expansion: &kmigrate_dag::Expansion) 
 
 /// Kafka errors become step errors; the broker being briefly away is worth retrying.
 pub fn kafka_error(e: kmigrate_kafka::Error) -> StepError {
-    use kmigrate_kafka::Error as E;
-    let transient = matches!(e, E::Unreachable { .. } | E::Timeout { .. })
-        || e.code().is_some_and(|c| {
-            use kmigrate_kafka::RDKafkaErrorCode as C;
-            matches!(
-                c,
-                C::NotCoordinator
-                    | C::CoordinatorNotAvailable
-                    | C::CoordinatorLoadInProgress
-                    | C::LeaderNotAvailable
-                    | C::NotLeaderForPartition
-                    | C::RequestTimedOut
-                    | C::BrokerNotAvailable
-                    | C::NetworkException
-                    | C::UnknownTopicOrPartition
-                    // librdkafka: "Failed to query partition leaders: No leaders found", right
-                    // after a topic was created.
-                    | C::NoEnt
-            )
-        });
-    StepError { message: e.to_string(), transient }
+    StepError { transient: e.is_transient(), message: e.to_string() }
 }

@@ -6,15 +6,18 @@
 //! target acknowledged. A kill can leave acknowledged records that the checkpoint does not know:
 //! on resume they are found by reading the target after the last recorded copy and matching
 //! records, in order, against the source from the checkpoint on (same key, value, headers and
-//! timestamp). Copies land in source order (idempotent producer), so the match is exact; target
-//! records that do not match are producers' new records.
+//! timestamp: the fields the target keeps, see [`kept_fields`]). Copies land in source order
+//! (idempotent producer), so the match is exact; target records that do not match are producers'
+//! new records.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use futures::{StreamExt, TryStreamExt};
 use kmigrate_dag::StepKind;
-use kmigrate_kafka::{Cluster, CopyEnd, CopyOptions, CopyPipe, RecordData, TopicPartition, Watermarks};
+use kmigrate_kafka::{
+    Cluster, CopyEnd, CopyOptions, CopyPipe, Fields, RecordData, TopicPartition, Watermarks,
+};
 use kmigrate_plan::{GroupSpec, OffsetStore};
 use serde::{Deserialize, Serialize};
 
@@ -60,10 +63,11 @@ pub async fn run(ctx: &Context, h: &StepHandle) -> StepResult {
         partitions.iter().map(|p| state.partitions.remove(&p.partition).unwrap_or_default()).collect();
     // (The futures are built first: a closure inside the stream makes the step's future not
     // provably Send.)
+    let fields = kept_fields(target, &topic).await?;
     let reconciles: Vec<_> = partitions
         .iter()
         .zip(entries.iter_mut())
-        .map(|(p, entry)| reconcile(source, target, p, entry))
+        .map(|(p, entry)| reconcile(source, target, p, entry, fields))
         .collect();
     let found: Vec<u64> =
         futures::stream::iter(reconciles).buffered(RECONCILE_PARALLEL).try_collect().await?;
@@ -186,6 +190,20 @@ fn human_bytes(b: u64) -> String {
     }
 }
 
+/// What a copy of `topic` keeps of each record on the target, and so what resume matching and
+/// verify compare: everything, or everything but the timestamp when the target topic stamps records
+/// with the broker's clock (`message.timestamp.type=LogAppendTime`, set on the topic or inherited
+/// from the broker's `log.message.timestamp.type`).
+pub async fn kept_fields(target: &Cluster, topic: &str) -> Result<Fields, StepError> {
+    let configs = target.describe_topic_configs(&[topic]).await.map_err(kafka_error)?;
+    let stamped = configs
+        .get(topic)
+        .and_then(|c| c.entries.get("message.timestamp.type"))
+        .and_then(|v| v.value.as_deref())
+        == Some("LogAppendTime");
+    Ok(if stamped { Fields::WithoutTimestamp } else { Fields::All })
+}
+
 /// Reads a range of records (at most `RECONCILE_CHUNK`) into memory.
 async fn read_chunk(cluster: &Cluster, p: &TopicPartition, start: i64) -> Result<Vec<RecordData>, StepError> {
     let (tx, rx) = std::sync::mpsc::channel();
@@ -203,6 +221,7 @@ async fn reconcile(
     target: &Cluster,
     p: &TopicPartition,
     entry: &mut PartitionMap,
+    fields: Fields,
 ) -> Result<u64, StepError> {
     let target_from = match entry.target_end() {
         Some(t) => t,
@@ -230,7 +249,7 @@ async fn reconcile(
                 expected.extend(more);
             }
             match expected.front() {
-                Some(want) if want.same_content(&record) => {
+                Some(want) if want.same_content(&record, fields) => {
                     entry.record(want.offset, record.offset);
                     expected.pop_front();
                     found += 1;
@@ -320,17 +339,23 @@ pub async fn verify(ctx: &Context, h: &StepHandle) -> Result<CopyCheck, StepErro
     let (source, target) = tokio::try_join!(ctx.source(), ctx.target())?;
     let mut problems = Vec::new();
     let (mut partitions, mut records) = (0, 0);
+    let mut stamped = Vec::new();
     for topic in ctx.topics(h) {
         let state: CopyState =
             serde_json::from_value(h.checkpoint.outputs(&format!("copy:{topic}"))).unwrap_or_default();
+        let fields =
+            if state.partitions.is_empty() { Fields::All } else { kept_fields(target, &topic).await? };
+        if fields == Fields::WithoutTimestamp {
+            stamped.push(topic.clone());
+        }
         for (partition, map) in &state.partitions {
             let Some(first) = map.first_source() else { continue };
             let p = TopicPartition::new(topic.clone(), *partition);
             let src_end = map.next.unwrap_or(first);
             let tgt = (map.runs[0][1], map.target_end().unwrap_or(0));
             let (src, dst) = tokio::try_join!(
-                digests(source, &p, first, src_end, None),
-                digests(target, &p, tgt.0, tgt.1, Some(map.clone()))
+                digests(source, &p, first, src_end, None, fields),
+                digests(target, &p, tgt.0, tgt.1, Some(map.clone()), fields)
             )?;
             partitions += 1;
             records += src.count;
@@ -344,15 +369,25 @@ pub async fn verify(ctx: &Context, h: &StepHandle) -> Result<CopyCheck, StepErro
                 continue;
             }
             if let Some(i) = src.chunks.iter().zip(&dst.chunks).position(|(a, b)| a != b) {
-                let (s, t) = first_difference(source, target, &p, src.starts[i], dst.starts[i], map).await?;
+                let (s, t) =
+                    first_difference(source, target, &p, src.starts[i], dst.starts[i], map, fields).await?;
                 problems.push(format!("{p}: records differ first at source offset {s} (target offset {t})"));
             }
         }
     }
+    let compared = if stamped.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " (keys, values and headers; not timestamps on {}, whose target topic stamps records with the broker's clock: message.timestamp.type=LogAppendTime)",
+            stamped.join(", ")
+        )
+    };
     Ok(CopyCheck {
         problems,
-        summary: (partitions > 0)
-            .then(|| format!("{records} copied records in {partitions} partitions match the source")),
+        summary: (partitions > 0).then(|| {
+            format!("{records} copied records in {partitions} partitions match the source{compared}")
+        }),
     })
 }
 
@@ -371,6 +406,7 @@ async fn digests(
     start: i64,
     end: i64,
     copies: Option<PartitionMap>,
+    fields: Fields,
 ) -> Result<Digests, StepError> {
     use std::hash::{DefaultHasher, Hasher};
     let acc = std::sync::Arc::new(std::sync::Mutex::new((
@@ -389,7 +425,7 @@ async fn digests(
                 *hasher = DefaultHasher::new();
                 d.starts.push(r.offset);
             }
-            hasher.write_u64(r.digest());
+            hasher.write_u64(r.digest(fields));
             d.count += 1;
             if d.count % VERIFY_CHUNK == 0 {
                 d.chunks.push(hasher.finish());
@@ -414,6 +450,7 @@ async fn first_difference(
     src_start: i64,
     tgt_start: i64,
     map: &PartitionMap,
+    fields: Fields,
 ) -> Result<(i64, i64), StepError> {
     let collect = |c: &Cluster, start: i64, filter: Option<PartitionMap>| {
         let c = c.clone();
@@ -436,7 +473,7 @@ async fn first_difference(
     let (a, b) =
         tokio::try_join!(collect(source, src_start, None), collect(target, tgt_start, Some(map.clone())))?;
     for (x, y) in a.iter().zip(&b) {
-        if !x.same_content(y) {
+        if !x.same_content(y, fields) {
             return Ok((x.offset, y.offset));
         }
     }
