@@ -229,3 +229,40 @@ async fn log_append_time_topics() {
         );
     }
 }
+
+/// librdkafka-style partial commits on a trimmed source: the group committed on the partitions it
+/// consumed only. Those start exactly after the copies; the one with no commit is left uncommitted
+/// on the target (its consumers' auto.offset.reset decides, as on the source), and both `plan` and
+/// `apply` say so. (The translation used to take "no commit" as i64::MIN and overflow on any log
+/// that does not start at 0.)
+#[tokio::test(flavor = "multi_thread")]
+async fn partial_commits_on_a_trimmed_source() {
+    let pair = BrokerPair::start(Engine::Sqlite);
+    let dir = tempfile::tempdir().unwrap();
+    let topic = unique("partial");
+    let group = unique("partial-group");
+    pair.source.create_topic(&topic, 3).await;
+    seed(&pair.source, &topic, 3, 10, "old", now_ms() - 3_600_000).await;
+    for p in 0..3 {
+        pair.source.delete_records_before(&topic, p, 3).await;
+    }
+    pair.source.commit_group_offsets(&group, &[(topic.as_str(), 0, 10), (topic.as_str(), 1, 6)]).await;
+    let yaml = plan_yaml(
+        &pair,
+        &format!("  - {topic}\n"),
+        &format!(
+            "data: synced\nsync: {{ by: kmigrate }}\ncutover:\n  at: \"2026-01-01T00:00:00Z\"\nconsumers:\n  groups:\n    - id: {group}\n      loss: strict\n      drain: false\n"
+        ),
+    );
+    std::fs::write(dir.path().join("plan.yaml"), yaml).unwrap();
+    let out = kmigrate(dir.path(), &["apply", "plan.yaml"]);
+    assert_eq!(out.status.code(), Some(0), "apply succeeds");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains(&format!("left uncommitted ({topic}/2)")), "{stdout}");
+    let parts: Vec<TopicPartition> = (0..3).map(|p| TopicPartition::new(&topic, p)).collect();
+    let committed = pair.target.connect().await.committed_offsets(&group, &parts).await.unwrap();
+    // Copies of source 3..10 sit at target 0..7: source 10 → 7, source 6 → 3.
+    assert_eq!(committed.values().copied().collect::<Vec<_>>(), vec![Some(7), Some(3), None]);
+    let plan = kmigrate(dir.path(), &["plan", "plan.yaml", "--output", "json"]);
+    assert!(String::from_utf8_lossy(&plan.stdout).contains("auto.offset.reset"), "plan shows it too");
+}

@@ -44,6 +44,10 @@ async fn a_secret_from_the_environment_appears_in_no_file_log_or_output() {
         "  properties:\n    sasl.username: \"${KMIGRATE_E2E_USER}\"\n    sasl.password: \"${KMIGRATE_E2E_SECRET}\"\ntarget:",
         1,
     );
+    // The source's address from the environment too: a templated value is never shown resolved.
+    let source_address = s.source().bootstrap().to_string();
+    let yaml = yaml.replacen(&format!("\"{source_address}\""), "\"${KMIGRATE_E2E_SOURCE}\"", 1);
+    assert!(yaml.contains("${KMIGRATE_E2E_SOURCE}"));
     std::fs::write(&plan, yaml).unwrap();
     let plan = plan.to_str().unwrap();
     let run = |args: &[&str]| {
@@ -52,6 +56,7 @@ async fn a_secret_from_the_environment_appears_in_no_file_log_or_output() {
             .current_dir(s.dir.path())
             .env("KMIGRATE_E2E_USER", "migrator")
             .env("KMIGRATE_E2E_SECRET", &secret)
+            .env("KMIGRATE_E2E_SOURCE", &source_address)
             .env("RUST_LOG", "trace")
             .env("NO_COLOR", "1")
             .output()
@@ -71,9 +76,12 @@ async fn a_secret_from_the_environment_appears_in_no_file_log_or_output() {
     }
     assert!(seen.contains("TRACE") || seen.contains("DEBUG"), "logs were captured at the highest verbosity");
     assert!(!seen.contains(&secret), "the secret appears in the output or logs");
+    assert!(!seen.contains(&source_address), "the templated source address appears in the output or logs");
+    assert!(seen.contains("${KMIGRATE_E2E_SOURCE}"), "messages show the template instead");
     let files = all_files(s.dir.path());
     assert!(files.contains("\"status\": \"done\""), "the state file was read");
     assert!(!files.contains(&secret), "the secret appears in the state or export files");
+    assert!(!files.contains(&source_address), "the templated source address appears in the state");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -1,8 +1,15 @@
-//! One apply at a time per plan: an exclusive lock file holding the holder's pid, host and start
-//! time. A lock whose process is gone (same host, pid no longer alive) is taken over.
+//! One apply at a time per plan: an exclusive `flock` on a lock file that holds the holder's pid,
+//! host and start time.
+//!
+//! The kernel holds the lock for the holder's open file and releases it when the holder exits,
+//! however it exits (a SIGKILL included), so a dead holder's lock is free at once: there is no
+//! stale-lock takeover to race on. The file itself is never removed (a process could otherwise
+//! lock a deleted file while another locks its replacement); a released lock is an empty file.
+//! A lock file left with a holder's details but not locked was left by a process that died: it is
+//! taken over, and the previous holder is reported.
 
-use std::fs::{self, OpenOptions};
-use std::io::Write;
+use std::fs::{self, File, OpenOptions, TryLockError};
+use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
@@ -29,11 +36,11 @@ pub enum LockError {
     Io { path: PathBuf, source: std::io::Error },
 }
 
-/// A held lock; released (the file removed) on drop.
+/// A held lock; released (the file emptied, then unlocked) on drop.
 #[derive(Debug)]
 pub struct PlanLock {
-    path: PathBuf,
-    /// Set when a stale lock was taken over: whose it was.
+    file: File,
+    /// Set when the lock file still named a holder that had died without releasing it.
     pub took_over: Option<LockInfo>,
 }
 
@@ -43,73 +50,54 @@ impl PlanLock {
         if let Some(dir) = path.parent() {
             fs::create_dir_all(dir).map_err(io)?;
         }
-        let me = LockInfo { pid: std::process::id(), host: hostname(), started_at: Utc::now() };
-        let mut took_over = None;
-        // Two rounds: the second after removing a stale lock.
-        for _ in 0..2 {
-            match OpenOptions::new().write(true).create_new(true).open(path) {
-                Ok(mut f) => {
-                    let body = serde_json::to_vec_pretty(&me).expect("lock info serializes");
-                    f.write_all(&body).and_then(|_| f.sync_all()).map_err(io)?;
-                    return Ok(PlanLock { path: path.to_path_buf(), took_over });
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    let holder = read_holder(path);
-                    match holder {
-                        Some(h) if !is_stale(&h) => {
-                            return Err(LockError::Held { path: path.to_path_buf(), holder: h });
+        let mut file =
+            OpenOptions::new().read(true).write(true).create(true).truncate(false).open(path).map_err(io)?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => {
+                // The holder writes its details right after locking: give it a moment.
+                let holder = (0..50)
+                    .find_map(|_| {
+                        let h = read_holder(&mut file);
+                        if h.is_none() {
+                            std::thread::sleep(std::time::Duration::from_millis(10));
                         }
-                        // Stale, or unreadable (a holder killed between create and write).
-                        stale => {
-                            tracing::warn!(lock = %path.display(), holder = ?stale, "taking over a stale lock");
-                            took_over = stale.or(Some(LockInfo {
-                                pid: 0,
-                                host: "unknown".into(),
-                                started_at: Utc::now(),
-                            }));
-                            fs::remove_file(path).or_else(ignore_not_found).map_err(io)?;
-                        }
-                    }
-                }
-                Err(e) => return Err(io(e)),
+                        h
+                    })
+                    .unwrap_or(LockInfo { pid: 0, host: "unknown".into(), started_at: Utc::now() });
+                return Err(LockError::Held { path: path.to_path_buf(), holder });
             }
+            Err(TryLockError::Error(e)) => return Err(io(e)),
         }
-        // Someone else took the stale lock between our removal and creation.
-        match read_holder(path) {
-            Some(holder) => Err(LockError::Held { path: path.to_path_buf(), holder }),
-            None => Err(io(std::io::Error::other("lock changed hands while taking it over"))),
+        let took_over = read_holder(&mut file);
+        if let Some(previous) = &took_over {
+            tracing::warn!(lock = %path.display(), holder = %previous, "taking over the lock of an apply that ended without releasing it");
         }
+        let me = LockInfo { pid: std::process::id(), host: hostname(), started_at: Utc::now() };
+        let body = serde_json::to_vec_pretty(&me).expect("lock info serializes");
+        file.set_len(0)
+            .and_then(|_| file.rewind())
+            .and_then(|_| file.write_all(&body))
+            .and_then(|_| file.sync_all())
+            .map_err(io)?;
+        Ok(PlanLock { file, took_over })
     }
 }
 
 impl Drop for PlanLock {
     fn drop(&mut self) {
-        let _ = fs::remove_file(&self.path);
+        // Empty first (a released lock names no holder), then unlock (also done by close).
+        let _ = self.file.set_len(0);
+        let _ = self.file.unlock();
     }
 }
 
-fn ignore_not_found(e: std::io::Error) -> std::io::Result<()> {
-    if e.kind() == std::io::ErrorKind::NotFound { Ok(()) } else { Err(e) }
-}
-
-fn read_holder(path: &Path) -> Option<LockInfo> {
-    serde_json::from_slice(&fs::read(path).ok()?).ok()
-}
-
-/// A lock is stale when it was taken on this host by a process that no longer exists. A lock
-/// from another host is never presumed stale: we cannot see its processes.
-fn is_stale(holder: &LockInfo) -> bool {
-    holder.host == hostname() && !process_alive(holder.pid)
-}
-
-fn process_alive(pid: u32) -> bool {
-    let Ok(pid) = libc::pid_t::try_from(pid) else { return false };
-    if pid <= 0 {
-        return false;
-    }
-    // SAFETY: kill with signal 0 sends nothing; it only checks that the process exists.
-    let r = unsafe { libc::kill(pid, 0) };
-    r == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+/// The holder's details written in the lock file (`None`: empty or unreadable).
+fn read_holder(file: &mut File) -> Option<LockInfo> {
+    let mut body = Vec::new();
+    file.rewind().ok()?;
+    file.read_to_end(&mut body).ok()?;
+    serde_json::from_slice(&body).ok()
 }
 
 pub fn hostname() -> String {
@@ -141,27 +129,71 @@ mod tests {
             other => panic!("expected the lock to be held, got {other:?}"),
         }
         drop(first);
-        assert!(!path.exists());
-        PlanLock::acquire(&path).unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"", "released: the file names no holder");
+        let again = PlanLock::acquire(&path).unwrap();
+        assert!(again.took_over.is_none());
     }
 
+    /// A process that dies holding the lock (SIGKILL) releases it with its file descriptors; the
+    /// next apply takes it and reports the previous holder.
     #[test]
-    fn a_lock_left_by_a_dead_process_is_taken_over() {
+    fn a_lock_of_a_killed_process_is_free_and_reported() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("p.lock");
-        // A child that has exited: its pid is dead (and reaped).
-        let mut child = std::process::Command::new("true").spawn().unwrap();
-        let dead = child.id();
+        // A child that locks the file and is then killed: `flock --no-fork` becomes `sleep` and
+        // keeps holding the lock in that same process.
+        let dead = LockInfo { pid: 4242, host: hostname(), started_at: Utc::now() };
+        fs::write(&path, serde_json::to_vec(&dead).unwrap()).unwrap();
+        let mut child = std::process::Command::new("flock")
+            .args(["--no-fork", "--exclusive"])
+            .arg(&path)
+            .args(["sleep", "30"])
+            .spawn()
+            .expect("flock(1) from util-linux");
+        // Polled without taking it (an acquire that won the race would rewrite the file).
+        let locked = || {
+            let f = File::open(&path).unwrap();
+            match f.try_lock() {
+                Ok(()) => f.unlock().map(|_| false).unwrap(),
+                Err(_) => true,
+            }
+        };
+        let held = (0..250).any(|_| {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            locked()
+        });
+        assert!(held, "the child took the lock");
+        assert!(
+            matches!(PlanLock::acquire(&path), Err(LockError::Held { .. })),
+            "held while the child lives"
+        );
+        child.kill().unwrap();
         child.wait().unwrap();
-        let stale = LockInfo { pid: dead, host: hostname(), started_at: Utc::now() };
-        fs::write(&path, serde_json::to_vec(&stale).unwrap()).unwrap();
-        let lock = PlanLock::acquire(&path).unwrap();
-        assert_eq!(lock.took_over, Some(stale));
+        let lock = PlanLock::acquire(&path);
+        assert_eq!(lock.expect("the lock is free once its holder died").took_over, Some(dead));
+    }
 
-        // A lock from another host is never presumed stale.
-        drop(lock);
-        let remote = LockInfo { pid: dead, host: "some-other-host".into(), started_at: Utc::now() };
-        fs::write(&path, serde_json::to_vec(&remote).unwrap()).unwrap();
-        assert!(matches!(PlanLock::acquire(&path), Err(LockError::Held { .. })));
+    /// Ten applies starting at the same moment: exactly one gets the lock.
+    #[test]
+    fn of_ten_concurrent_takers_exactly_one_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.lock");
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(10));
+        let results: Vec<_> = (0..10)
+            .map(|_| {
+                let (barrier, path) = (barrier.clone(), path.clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    let r = PlanLock::acquire(&path);
+                    // Hold it until every taker has tried.
+                    std::thread::sleep(std::time::Duration::from_millis(300));
+                    r.is_ok()
+                })
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .collect();
+        assert_eq!(results.iter().filter(|ok| **ok).count(), 1, "{results:?}");
     }
 }

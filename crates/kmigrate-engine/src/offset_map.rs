@@ -61,10 +61,14 @@ impl PartitionMap {
             // Nothing copied: every record on the target is new.
             return (target_earliest, 0);
         };
-        let consumed = committed.unwrap_or(i64::MIN);
+        // Nothing consumed: the first copied record is the first it has not seen. (Not i64::MIN:
+        // `consumed - source_start` overflowed on every log that does not start at 0.)
+        let consumed = committed.unwrap_or(first[0]);
         // (a) the first copied record it has not consumed
-        let unseen_copy =
-            self.runs.iter().find_map(|[s, t, len]| (consumed < s + len).then(|| t + (consumed - s).max(0)));
+        let unseen_copy = self
+            .runs
+            .iter()
+            .find_map(|[s, t, len]| (consumed < s + len).then(|| t + consumed.saturating_sub(*s).max(0)));
         // (b) the first new record: before the first copy (producers switched before the copy
         // wrote anything), in a gap between runs, or after them
         let mut new_record = (target_earliest < first[1]).then_some(target_earliest);
@@ -90,8 +94,8 @@ impl PartitionMap {
             .iter()
             .map(|[s, t, len]| {
                 // copies with source offset < consumed and target offset >= start
-                let seen_end = (consumed - s).clamp(0, *len);
-                let from = (start - t).clamp(0, *len);
+                let seen_end = consumed.saturating_sub(*s).clamp(0, *len);
+                let from = start.saturating_sub(*t).clamp(0, *len);
                 (seen_end - from).max(0) as u64
             })
             .sum();
@@ -109,6 +113,18 @@ mod tests {
             m.record(*s, *t);
         }
         m
+    }
+
+    /// A log that does not start at 0 (retention trimmed it before the copy): a consumer that
+    /// consumed nothing, or committed below the log start, starts at the first copy.
+    #[test]
+    fn translation_of_a_trimmed_log_does_not_overflow() {
+        let m = map(&[(1_000, 0), (1_001, 1), (1_002, 2)]);
+        assert_eq!(m.translate(None, 0, 3), (0, 0));
+        assert_eq!(m.translate(Some(5), 0, 3), (0, 0));
+        assert_eq!(m.translate(Some(1_002), 0, 3), (2, 0));
+        assert_eq!(m.translate(Some(i64::MAX), 0, 3), (3, 0));
+        assert_eq!(m.translate(Some(i64::MIN), 0, 3), (0, 0));
     }
 
     #[test]

@@ -85,11 +85,15 @@ pub struct PartitionFacts {
     pub by_time: Option<TimeAnswer>,
     pub from_file: Option<i64>,
     pub exact: Option<i64>,
+    /// The group has no committed offset on this partition on the source (exact rule): where it
+    /// would start there is up to its consumers' `auto.offset.reset`, which kmigrate cannot know.
+    pub no_source_commit: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Decision {
-    pub offset: i64,
+    /// `None`: leave the partition without a committed offset on the target.
+    pub offset: Option<i64>,
     /// Why, when more than the rule explains it (end of partition, retention clamp).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
@@ -105,6 +109,15 @@ pub enum DecideError {
 
 /// The start offset for one partition under `rule`, clamped into the retained range.
 pub fn decide(rule: &Rule, f: &PartitionFacts) -> Result<Decision, DecideError> {
+    if matches!(rule, Rule::ExactFromMap) && f.no_source_commit {
+        return Ok(Decision {
+            offset: None,
+            note: Some(
+                "no committed offset on the source: left uncommitted, so the consumers' auto.offset.reset decides, as it would on the source"
+                    .into(),
+            ),
+        });
+    }
     let (raw, mut note) = match rule {
         Rule::Latest => (f.latest, None),
         Rule::Earliest => {
@@ -133,7 +146,7 @@ pub fn decide(rule: &Rule, f: &PartitionFacts) -> Result<Decision, DecideError> 
             None => why,
         });
     }
-    Ok(Decision { offset, note })
+    Ok(Decision { offset: Some(offset), note })
 }
 
 #[cfg(test)]
@@ -189,20 +202,20 @@ mod tests {
     #[test]
     fn decisions_respect_retention_and_the_end_of_the_partition() {
         let facts = PartitionFacts { earliest: 1200, latest: 5000, ..Default::default() };
-        assert_eq!(decide(&Rule::Latest, &facts).unwrap(), Decision { offset: 5000, note: None });
+        assert_eq!(decide(&Rule::Latest, &facts).unwrap(), Decision { offset: Some(5000), note: None });
         let d = decide(&Rule::Earliest, &facts).unwrap();
-        assert_eq!(d.offset, 1200);
+        assert_eq!(d.offset, Some(1200));
         assert_eq!(d.note.as_deref(), Some("retention trimmed 0..1200"));
         assert_eq!(
             decide(&Rule::Earliest, &PartitionFacts::default()).unwrap(),
-            Decision { offset: 0, note: None }
+            Decision { offset: Some(0), note: None }
         );
 
         let by_time = Rule::ByTime { time: t() };
         let at = |a| PartitionFacts { by_time: Some(a), ..facts };
-        assert_eq!(decide(&by_time, &at(TimeAnswer::Offset(4100))).unwrap().offset, 4100);
+        assert_eq!(decide(&by_time, &at(TimeAnswer::Offset(4100))).unwrap().offset, Some(4100));
         let end = decide(&by_time, &at(TimeAnswer::End)).unwrap();
-        assert_eq!(end.offset, 5000);
+        assert_eq!(end.offset, Some(5000));
         assert!(end.note.unwrap().contains("end of partition"));
         assert_eq!(decide(&by_time, &at(TimeAnswer::NoTimestamps)), Err(DecideError::NoTimestamps));
         assert_eq!(decide(&by_time, &facts), Err(DecideError::MissingFact("the by-time lookup")));
@@ -210,11 +223,16 @@ mod tests {
         // An explicit offset below the retained start is clamped, and the output says so.
         let file = PartitionFacts { from_file: Some(10), ..facts };
         let d = decide(&Rule::FromFile, &file).unwrap();
-        assert_eq!(d.offset, 1200);
+        assert_eq!(d.offset, Some(1200));
         assert!(d.note.unwrap().contains("no longer retained"));
         let file = PartitionFacts { from_file: Some(9000), ..facts };
-        assert_eq!(decide(&Rule::FromFile, &file).unwrap().offset, 5000);
+        assert_eq!(decide(&Rule::FromFile, &file).unwrap().offset, Some(5000));
         let exact = PartitionFacts { exact: Some(4242), ..facts };
-        assert_eq!(decide(&Rule::ExactFromMap, &exact).unwrap().offset, 4242);
+        assert_eq!(decide(&Rule::ExactFromMap, &exact).unwrap().offset, Some(4242));
+        // No commit on the source: left alone, whatever the map says.
+        let none = PartitionFacts { no_source_commit: true, ..exact };
+        let d = decide(&Rule::ExactFromMap, &none).unwrap();
+        assert_eq!(d.offset, None);
+        assert!(d.note.unwrap().contains("auto.offset.reset"));
     }
 }

@@ -160,8 +160,9 @@ impl Cluster {
     }
 
     /// The bootstrap servers this cluster was reached through.
+    /// The bootstrap servers as messages show them (the plan's `${VAR}` text when templated).
     pub fn bootstrap_servers(&self) -> &str {
-        &self.inner.config.bootstrap_servers
+        self.inner.config.shown_bootstrap()
     }
 
     /// The configuration this cluster was connected with.

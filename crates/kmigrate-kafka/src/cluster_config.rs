@@ -22,6 +22,9 @@ pub struct ClusterConfig {
     pub bootstrap_servers: String,
     /// librdkafka client properties, passed as-is (values already resolved; treated as secrets).
     pub properties: BTreeMap<String, String>,
+    /// How the plan wrote `bootstrap_servers` when it came from `${VAR}`: shown in every message
+    /// instead of the resolved addresses, which are redacted like secrets.
+    pub bootstrap_template: Option<String>,
 }
 
 impl ClusterConfig {
@@ -30,7 +33,19 @@ impl ClusterConfig {
             label: label.into(),
             bootstrap_servers: bootstrap_servers.into(),
             properties: BTreeMap::new(),
+            bootstrap_template: None,
         }
+    }
+
+    /// Marks the bootstrap servers as resolved from `template` (the plan's `${VAR}` text).
+    pub fn with_bootstrap_template(mut self, template: impl Into<String>) -> Self {
+        self.bootstrap_template = Some(template.into());
+        self
+    }
+
+    /// The bootstrap servers as messages show them: the plan's template when they came from one.
+    pub fn shown_bootstrap(&self) -> &str {
+        self.bootstrap_template.as_deref().unwrap_or(&self.bootstrap_servers)
     }
 
     /// Adds (or replaces) a client property.
@@ -47,6 +62,17 @@ impl ClusterConfig {
             .filter(|(k, v)| is_sensitive_key(k) && v.len() >= Redactor::MIN_LEN)
             .map(|(_, v)| v.clone())
             .collect();
+        if self.bootstrap_template.is_some() {
+            // Resolved from the environment: neither the list nor any of its addresses is shown.
+            secrets.push(self.bootstrap_servers.clone());
+            secrets.extend(
+                self.bootstrap_servers
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|a| a.len() >= Redactor::MIN_LEN)
+                    .map(String::from),
+            );
+        }
         // Longest first, so that a secret containing another one is replaced whole.
         secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
         secrets.dedup();
@@ -96,7 +122,7 @@ impl fmt::Debug for ClusterConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClusterConfig")
             .field("label", &self.label)
-            .field("bootstrap_servers", &self.bootstrap_servers)
+            .field("bootstrap_servers", &self.shown_bootstrap())
             .field("properties", &RedactedMap(&self.properties))
             .finish()
     }
@@ -105,7 +131,7 @@ impl fmt::Debug for ClusterConfig {
 impl fmt::Display for ClusterConfig {
     /// `source cluster at old-1:9092 (properties: sasl.mechanism, sasl.password)`
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} cluster at {}", self.label, self.bootstrap_servers)?;
+        write!(f, "{} cluster at {}", self.label, self.shown_bootstrap())?;
         if !self.properties.is_empty() {
             let keys: Vec<&str> = self.properties.keys().map(String::as_str).collect();
             write!(f, " (properties: {})", keys.join(", "))?;

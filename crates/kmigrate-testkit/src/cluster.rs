@@ -210,6 +210,7 @@ impl TestCluster {
             label: self.label.clone(),
             bootstrap_servers: self.bootstrap.clone(),
             properties: self.properties.clone(),
+            bootstrap_template: None,
         }
     }
 

@@ -608,7 +608,7 @@ fn offsets(ctx: &Ctx, group: &GroupSpec) -> Built {
                 topic: d.topic.clone(),
                 partition: d.partition,
                 current: current.get(&p).copied(),
-                offset: Some(d.offset),
+                offset: d.offset,
                 rule: rule_with_note(&decided.rule, d.note.as_deref()),
                 resolved_at_apply: false,
             });
@@ -707,7 +707,7 @@ fn offsets(ctx: &Ctx, group: &GroupSpec) -> Built {
         let (offset, how) = match pending {
             Some(why) => (None, format!("resolved at apply: {why}")),
             None => match decide_partitions(&rule, std::slice::from_ref(p), &facts) {
-                Ok(d) => (Some(d[0].offset), rule_with_note(&rule, d[0].note.as_deref())),
+                Ok(d) => (d[0].offset, rule_with_note(&rule, d[0].note.as_deref())),
                 Err(e) => {
                     problems.extend(e);
                     continue;

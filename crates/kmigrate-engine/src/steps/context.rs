@@ -66,6 +66,9 @@ pub fn cluster_configs(
             }
         };
         let mut config = ClusterConfig::new(label, resolve(&c.bootstrap_servers));
+        if c.bootstrap_servers.raw.contains("${") {
+            config = config.with_bootstrap_template(c.bootstrap_servers.raw.clone());
+        }
         for p in &c.properties {
             config = config.with_property(p.key.clone(), resolve(&p.value));
         }

@@ -267,6 +267,8 @@ async fn reconcile(
 pub struct Exact {
     pub offsets: BTreeMap<TopicPartition, i64>,
     pub duplicates: u64,
+    /// Partitions where the group has no committed offset on the source (not in `offsets`).
+    pub uncommitted: Vec<TopicPartition>,
 }
 
 /// Reads the group's position on the source and translates it through the copies' offset maps
@@ -306,12 +308,19 @@ pub fn exact_from(
 ) -> Exact {
     let mut offsets = BTreeMap::new();
     let mut duplicates = 0;
+    let mut uncommitted = Vec::new();
     let mut states: BTreeMap<String, CopyState> = BTreeMap::new();
     for p in partitions {
         let state = states.entry(p.topic.clone()).or_insert_with(|| copy_state(&p.topic));
         let map = state.partitions.get(&p.partition).cloned().unwrap_or_default();
         let consumed = match committed {
-            Some(c) => c.get(p).copied().flatten(),
+            Some(c) => match c.get(p).copied().flatten() {
+                Some(o) => Some(o),
+                None => {
+                    uncommitted.push(p.clone());
+                    continue;
+                }
+            },
             None => map.next,
         };
         let w = marks[p];
@@ -319,7 +328,7 @@ pub fn exact_from(
         offsets.insert(p.clone(), start);
         duplicates += dups;
     }
-    Exact { offsets, duplicates }
+    Exact { offsets, duplicates, uncommitted }
 }
 
 /// Differences found by [`verify`], and a line for the summary.

@@ -35,16 +35,28 @@ pub struct Decided {
 pub struct PartitionDecision {
     pub topic: String,
     pub partition: i32,
-    pub offset: i64,
+    /// `None`: left without a committed offset (see `strategy::Decision`).
+    #[serde(default)]
+    pub offset: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
 }
 
 impl Decided {
+    /// The offsets to commit or export (partitions left uncommitted are not in it).
     pub fn offsets(&self) -> BTreeMap<TopicPartition, i64> {
         self.partitions
             .iter()
-            .map(|p| (TopicPartition::new(p.topic.clone(), p.partition), p.offset))
+            .filter_map(|p| Some((TopicPartition::new(p.topic.clone(), p.partition), p.offset?)))
+            .collect()
+    }
+
+    /// Partitions left without a committed offset.
+    pub fn uncommitted(&self) -> Vec<TopicPartition> {
+        self.partitions
+            .iter()
+            .filter(|p| p.offset.is_none())
+            .map(|p| TopicPartition::new(p.topic.clone(), p.partition))
             .collect()
     }
 }
@@ -77,6 +89,17 @@ pub async fn run(ctx: &Context, h: &StepHandle) -> StepResult {
     }
     if decided.duplicates > 0 {
         summary.push_str(&format!("; the group will read {} copied records again", decided.duplicates));
+    }
+    let uncommitted = decided.uncommitted();
+    if !uncommitted.is_empty() {
+        let list: Vec<String> = uncommitted.iter().map(ToString::to_string).collect();
+        let text = format!(
+            "{} left uncommitted ({}): the group has no committed offset there on the source, so its consumers' auto.offset.reset decides on the target as it would on the source",
+            uncommitted.len(),
+            list.join(", ")
+        );
+        h.warn(text.clone());
+        summary.push_str(&format!("; {text}"));
     }
     Ok(StepOutcome::Done { outputs: json!({ "decided": decided, "applied": applied }), summary })
 }
@@ -117,6 +140,7 @@ pub fn decide_partitions(
             by_time: facts.by_time.get(p).copied(),
             from_file: facts.from_file.get(p).copied(),
             exact: facts.exact.as_ref().and_then(|e| e.offsets.get(p).copied()),
+            no_source_commit: facts.exact.as_ref().is_some_and(|e| e.uncommitted.contains(p)),
         };
         match strategy::decide(rule, &partition_facts) {
             Ok(Decision { offset, note }) => {
