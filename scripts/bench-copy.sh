@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # The copy benchmark (BENCHMARKS.md, "Copy throughput"; issue 5). On loopback only:
 #
-#   1. starts a source tansu broker (memory engine) and seeds RECORDS records of 200-byte values
+#   1. starts a source broker (BROKER=kafka: Apache Kafka, single-node KRaft, the testkit's; or
+#      BROKER=tansu: tansu's memory engine) and seeds RECORDS records of 200-byte values
 #      (key, one header, explicit timestamps) into a topic of PARTITIONS partitions, plus
 #      SMALL_RECORDS into a second topic (kmigrate's peak RSS at two topic sizes);
-#   2. for each contender, starts a fresh, empty target broker (memory engine) and measures:
+#   2. for each contender, starts a fresh, empty target broker of the same kind and measures:
 #        limit     a pure rdkafka producer (bench_seed produce, the copy pipe's producer settings)
 #                  writing the same records straight to the target: the fastest any copy can be;
-#        kcat      kcat -C -e | kcat -P (key and value only: it drops headers and timestamps);
+#        kcat      kcat -C -e | kcat -P (key and value only: it drops headers and timestamps),
+#                  tuned like kmigrate's own clients (same fetch wait, fetch sizes, linger,
+#                  batch sizes, buffers, idempotence and acks: a rival's slow default measures
+#                  the setting, not the tool);
 #        kmigrate  kmigrate apply (data: synced, cutover in the past) copying the topic;
 #   3. prints every run and a summary: records/s, CPU seconds of the copying processes per 1M
 #      records, the brokers' CPU, the ratios to kcat and to the limit, peak RSS.
@@ -16,12 +20,13 @@
 # --output json; CPU read from /proc at both; RSS = VmHWM at the step's end), and the whole apply
 # (preflight, topic, copy, cutover, verify; verify re-reads both sides) beside it; the limit, its
 # own window from creating the producer to the end of its flush (it prints it); kcat, the whole
-# pipe (both processes, /usr/bin/time). The brokers' CPU (both tansu processes) is read from /proc
+# pipe (both processes, /usr/bin/time). The brokers' CPU (both broker processes) is read from /proc
 # around each run. Every contender runs ROUNDS times, interleaved; the summary takes the median.
 # The small topic (SMALL_RECORDS) is copied in every round too, for kmigrate's RSS at two sizes.
 #
 #   RECORDS=1000000 SMALL_RECORDS=200000 PARTITIONS=4 ROUNDS=1 scripts/bench-copy.sh
 #
+#   BROKER             kafka (default; needs Java 17+ and Maven: scripts/ensure-kafka.sh) or tansu
 #   NO_BUILD=1         do not run cargo (use the binaries already in target/release)
 #   KCAT_LIBRDKAFKA    a directory holding a current librdkafka.so.1 for kcat (Debian's kcat links
 #                      librdkafka 2.0.2, which cannot parse tansu's ApiVersions answer: "Read
@@ -47,14 +52,21 @@ for tool in kcat /usr/bin/time jq awk timeout; do
   command -v "$tool" >/dev/null || { echo "bench-copy: $tool is missing" >&2; exit 1; }
 done
 
-tansu="$(scripts/ensure-tansu.sh)"
+BROKER="${BROKER:-kafka}"
+case "$BROKER" in
+  kafka) KMIGRATE_KAFKA_HOME="$(scripts/ensure-kafka.sh)"; export KMIGRATE_KAFKA_HOME ;;
+  tansu) tansu="$(scripts/ensure-tansu.sh)" ;;
+  *) echo "bench-copy: BROKER=$BROKER: expected kafka or tansu" >&2; exit 64 ;;
+esac
 if [ -z "${NO_BUILD:-}" ]; then
   cargo build --release --locked -p kmigrate-cli >&2
   cargo build --release --locked -p kmigrate-kafka --example bench_seed >&2
+  cargo build --release --locked -p kmigrate-testkit --example local_broker >&2
 fi
 target_dir="${CARGO_TARGET_DIR:-$root/target}"
 kmigrate="$target_dir/release/kmigrate"
 seed="$target_dir/release/examples/bench_seed"
+local_broker="$target_dir/release/examples/local_broker"
 
 if [ -z "${KCAT_LIBRDKAFKA:-}" ]; then
   so="$(ls -t "$target_dir"/*/build/rdkafka-sys-*/out/src/librdkafka.so.1 2>/dev/null | head -1 || true)"
@@ -62,6 +74,10 @@ if [ -z "${KCAT_LIBRDKAFKA:-}" ]; then
   KCAT_LIBRDKAFKA="$(dirname "$so")"
 fi
 kcat_version="$( (LD_LIBRARY_PATH="$KCAT_LIBRDKAFKA" kcat -V 2>&1 || true) | grep -o 'librdkafka [0-9.]*' | head -1 || true)"
+
+# kcat with kmigrate's own client settings (crates/kmigrate-kafka/src/copy.rs).
+KCAT_CONSUMER="-X fetch.wait.max.ms=20 -X fetch.queue.backoff.ms=10 -X fetch.max.bytes=67108864 -X max.partition.fetch.bytes=16777216 -X queued.max.messages.kbytes=8192 -X check.crcs=false"
+KCAT_PRODUCER="-X enable.idempotence=true -X acks=all -X linger.ms=20 -X batch.size=1048576 -X batch.num.messages=100000 -X queue.buffering.max.kbytes=8192 -X queue.buffering.max.messages=1000000 -X compression.type=none"
 
 out="${BENCH_OUT:-$(mktemp -d -t kmigrate-bench-XXXXXX)}"
 mkdir -p "$out"
@@ -84,9 +100,36 @@ free_port() {
   done
 }
 
-# start_broker NAME: starts a memory-engine tansu; sets broker_pid and broker_addr. A free port
-# can be taken before tansu binds it: then it exits, and another port is tried.
+# start_broker NAME: starts a broker of kind $BROKER; sets broker_pid (the process to stop),
+# broker_cpu_pid (the process whose CPU is the broker's: the JVM for Kafka) and broker_addr.
 start_broker() {
+  if [ "$BROKER" = kafka ]; then start_kafka "$@"; else start_tansu "$@"; fi
+}
+
+start_kafka() {
+  local name=$1 port dir
+  dir="$out/$name"
+  mkdir -p "$dir"
+  port="$(free_port)"
+  "$local_broker" "$port" >"$dir/broker.out" 2>&1 &
+  broker_pid=$!
+  pids+=("$broker_pid")
+  broker_addr="127.0.0.1:$port"
+  for _ in $(seq 1200); do
+    kill -0 "$broker_pid" 2>/dev/null || break
+    if grep -q '^ready' "$dir/broker.out" 2>/dev/null; then
+      broker_cpu_pid="$(pgrep -P "$broker_pid" -f kafka.Kafka | head -1)"
+      [ -n "$broker_cpu_pid" ] && return
+    fi
+    sleep 0.1
+  done
+  echo "bench-copy: Kafka $name did not start; see $dir/broker.out" >&2
+  exit 1
+}
+
+# start_tansu NAME: a memory-engine tansu. A free port can be taken before tansu binds it: then it
+# exits, and another port is tried.
+start_tansu() {
   local name=$1 port dir attempt
   dir="$out/$name"
   mkdir -p "$dir"
@@ -96,6 +139,7 @@ start_broker() {
       --listener-url "tcp://127.0.0.1:$port" --advertised-listener-url "tcp://127.0.0.1:$port" \
       --storage-engine memory://tansu/ >"$dir/tansu.log" 2>&1) &
     broker_pid=$!
+    broker_cpu_pid=$broker_pid
     pids+=("$broker_pid")
     broker_addr="127.0.0.1:$port"
     for _ in $(seq 200); do
@@ -141,7 +185,7 @@ record() { printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$results"; }
 
 echo "bench-copy: starting the source broker and seeding $RECORDS + $SMALL_RECORDS records" >&2
 start_broker source
-src_pid=$broker_pid
+src_pid=$broker_cpu_pid
 src=$broker_addr
 "$seed" create "$src" bench "$PARTITIONS"
 "$seed" create "$src" bench-small "$PARTITIONS"
@@ -153,10 +197,10 @@ run_limit() {
   mkdir -p "$dir"
   start_broker "target-limit-$round"
   "$seed" create "$broker_addr" bench "$PARTITIONS"
-  b0=$(($(cpu_ticks "$src_pid") + $(cpu_ticks "$broker_pid")))
+  b0=$(($(cpu_ticks "$src_pid") + $(cpu_ticks "$broker_cpu_pid")))
   timeout "$RUN_TIMEOUT" /usr/bin/time -v -o "$dir/time" \
     "$seed" produce "$broker_addr" bench "$RECORDS" "$PARTITIONS" >"$dir/produce.json"
-  b1=$(($(cpu_ticks "$src_pid") + $(cpu_ticks "$broker_pid")))
+  b1=$(($(cpu_ticks "$src_pid") + $(cpu_ticks "$broker_cpu_pid")))
   # Its own window: from creating the producer to the end of its flush (like kmigrate's copy
   # step, which also creates its clients), and the CPU it used meanwhile.
   local wall cpu
@@ -172,12 +216,12 @@ run_kcat() {
   mkdir -p "$dir"
   start_broker "target-kcat-$round"
   "$seed" create "$broker_addr" bench "$PARTITIONS"
-  b0=$(($(cpu_ticks "$src_pid") + $(cpu_ticks "$broker_pid")))
+  b0=$(($(cpu_ticks "$src_pid") + $(cpu_ticks "$broker_cpu_pid")))
   # time -v reports the shell's waited-for children: both kcat processes.
   LD_LIBRARY_PATH="$KCAT_LIBRDKAFKA" timeout "$RUN_TIMEOUT" /usr/bin/time -v -o "$dir/time" bash -c \
-    "kcat -C -b '$src' -t bench -o beginning -e -q -f '%k\t%s\n' | kcat -P -b '$broker_addr' -t bench -K '\t'" \
+    "kcat -C -b '$src' -t bench -o beginning -e -q -f '%k\t%s\n' $KCAT_CONSUMER | kcat -P -b '$broker_addr' -t bench -K '\t' $KCAT_PRODUCER" \
     2>"$dir/kcat.err"
-  b1=$(($(cpu_ticks "$src_pid") + $(cpu_ticks "$broker_pid")))
+  b1=$(($(cpu_ticks "$src_pid") + $(cpu_ticks "$broker_cpu_pid")))
   count="$("$seed" count "$broker_addr" bench)"
   echo "$count" >"$dir/count.json"
   local wall cpu n
@@ -224,9 +268,9 @@ EOF
         km_pid="$(pgrep -P "$(pgrep -P "$time_pid" | head -1)" | head -1 || true)"
         [ -n "$km_pid" ] && [ "$(cat "/proc/$km_pid/comm" 2>/dev/null)" = kmigrate ] \
           || { echo "bench-copy: cannot find the kmigrate process" >&2; exit 1; }
-        t0=$EPOCHREALTIME c0=$(cpu_ticks "$km_pid") b0=$(($(cpu_ticks "$src_pid") + $(cpu_ticks "$broker_pid"))) ;;
+        t0=$EPOCHREALTIME c0=$(cpu_ticks "$km_pid") b0=$(($(cpu_ticks "$src_pid") + $(cpu_ticks "$broker_cpu_pid"))) ;;
       *'"event":"step_done"'*'"step":"copy:'*)
-        t1=$EPOCHREALTIME c1=$(cpu_ticks "$km_pid") b1=$(($(cpu_ticks "$src_pid") + $(cpu_ticks "$broker_pid")))
+        t1=$EPOCHREALTIME c1=$(cpu_ticks "$km_pid") b1=$(($(cpu_ticks "$src_pid") + $(cpu_ticks "$broker_cpu_pid")))
         copy_hwm="$(awk '/^VmHWM/ {print $2}' "/proc/$km_pid/status")" ;;
     esac
   done <"$dir/events.fifo"
@@ -264,7 +308,12 @@ for round in $(seq "$ROUNDS"); do
 done
 
 echo
-echo "Every run ($(nproc) cores; tansu $("$tansu" --version 2>/dev/null | head -1 || echo 0.6.0) memory engine; kcat with $kcat_version):"
+if [ "$BROKER" = kafka ]; then
+  broker_desc="Apache Kafka $(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' scripts/kafka/pom.xml) (KRaft, one node, the testkit's settings)"
+else
+  broker_desc="tansu $("$tansu" --version 2>/dev/null | head -1 || echo 0.6.0) memory engine"
+fi
+echo "Every run ($(nproc) cores; $broker_desc; kcat with $kcat_version):"
 {
   printf 'run\trecords\twall s\trecords/s\tCPU s\tCPU s/1M\tbrokers CPU s\tpeak RSS MiB\tprocess peak RSS MiB\tnote\n'
   awk -F'\t' -v OFS='\t' '{printf "%s\t%d\t%.2f\t%.0f\t%.2f\t%.2f\t%.2f\t%.1f\t%.1f\t%s\n", $1, $2, $3, $2 / $3, $4, $4 * 1e6 / $2, $5, $6 / 1024, $7 / 1024, $8}' "$results"

@@ -3,9 +3,9 @@
 //!
 //! - `at`: T is the operator's statement; apply waits until that moment has passed.
 //! - `manual`: apply pauses at a gate until `--approve cutover`. The approval comes *after* the
-//!   producers switched, so it is not T: T is the newest record timestamp on the source (the
-//!   last record produced before the switch), or `--cutover-at`.
-//! - `detect`: T is the newest record timestamp once the source topics received nothing for
+//!   producers switched, so it is not T: T is just after the last record produced to the source
+//!   before the switch (see [`after_last_records`]), or `--cutover-at`.
+//! - `detect`: T is just after the last record once the source topics received nothing for
 //!   `idle`.
 //!
 //! `cutover.margin` moves T earlier (producers' clocks differ).
@@ -71,16 +71,16 @@ pub async fn run(ctx: &Context, h: &StepHandle) -> StepResult {
             match ctx.options.cutover_at {
                 Some(at) => (at, "--cutover-at".to_string(), None),
                 None => {
-                    let newest = newest_source_record(ctx, h).await?;
-                    let t = newest.map(to_time).unwrap_or_else(|| Utc::now().fixed_offset());
-                    (t, "the newest record on the source at approval".to_string(), newest)
+                    let last = last_source_records(ctx, h).await?;
+                    let (t, newest) = cutover_after(h, &last);
+                    (t, "just after the newest record on the source at approval".to_string(), newest)
                 }
             }
         }
         CutoverMode::Detect { idle } => match detect_idle(ctx, h, *idle).await? {
-            Idle::Since(newest) => {
-                let t = newest.map(to_time).unwrap_or_else(|| Utc::now().fixed_offset());
-                (t, format!("the newest record on the source after {} idle", human(*idle)), newest)
+            Idle::Since(last) => {
+                let (t, newest) = cutover_after(h, &last);
+                (t, format!("just after the newest record on the source after {} idle", human(*idle)), newest)
             }
             Idle::NotYet => {
                 return Ok(StepOutcome::Paused {
@@ -151,17 +151,58 @@ fn paused_at(at: DateTime<FixedOffset>) -> StepOutcome {
     }
 }
 
-/// The newest record timestamp over every partition of the plan's topics, in ms.
-async fn newest_source_record(ctx: &Context, h: &StepHandle) -> Result<Option<i64>, StepError> {
+/// The timestamp (ms) of the last record of every non-empty partition of the plan's topics.
+async fn last_source_records(ctx: &Context, h: &StepHandle) -> Result<Vec<(TopicPartition, i64)>, StepError> {
     let source = ctx.source().await?;
     let partitions = ctx.partitions(source, &ctx.topics(h)).await?;
     let seen = source.inspect_timestamps(&partitions, 1).await.map_err(kafka_error)?;
-    Ok(seen.iter().filter_map(|p| p.max_timestamp).max())
+    Ok(seen.into_iter().filter_map(|p| Some((p.partition, p.max_timestamp?))).collect())
+}
+
+/// How far in the future (by kmigrate's clock) a record's timestamp may be before it is taken for
+/// a future-dated outlier (an event-time producer, a wrong clock) rather than a producer whose
+/// clock is a little ahead.
+pub const FUTURE_TOLERANCE_MS: i64 = 60_000;
+
+/// T from the last records: see [`after_last_records`]; future-dated outliers are warned about.
+fn cutover_after(h: &StepHandle, last: &[(TopicPartition, i64)]) -> (DateTime<FixedOffset>, Option<i64>) {
+    let now = Utc::now().timestamp_millis();
+    let rule = after_last_records(last, now);
+    for (p, ts) in &rule.outliers {
+        h.warn(format!(
+            "the last record of {p} is dated {} ({} ahead of this machine's clock): ignored for the cutover time",
+            to_time(*ts).to_rfc3339(),
+            human(Duration::from_millis((ts - now).max(0) as u64))
+        ));
+    }
+    (to_time(rule.t_ms), rule.newest)
+}
+
+/// The cutover time T derived from the last record of each source partition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FromLastRecords {
+    /// T, in ms: 1 ms after the newest last record, so that a by-time start on the target begins
+    /// after the source's last record, not at it (that record is read again otherwise).
+    pub t_ms: i64,
+    /// The newest last record taken into account.
+    pub newest: Option<i64>,
+    /// Last records dated more than [`FUTURE_TOLERANCE_MS`] after `now`: ignored, since one of them
+    /// would move T into the future and by-time starts would skip new records.
+    pub outliers: Vec<(TopicPartition, i64)>,
+}
+
+/// Pure: T from the last record (`ms`) of each partition and kmigrate's clock `now_ms`. With no
+/// record (or only outliers), T is `now_ms`.
+pub fn after_last_records(last: &[(TopicPartition, i64)], now_ms: i64) -> FromLastRecords {
+    let (outliers, kept): (Vec<_>, Vec<_>) =
+        last.iter().cloned().partition(|(_, ts)| *ts > now_ms.saturating_add(FUTURE_TOLERANCE_MS));
+    let newest = kept.iter().map(|(_, ts)| *ts).max();
+    FromLastRecords { t_ms: newest.map_or(now_ms, |n| n + 1), newest, outliers }
 }
 
 enum Idle {
-    /// Idle for long enough; the newest record timestamp (ms), if the topics hold any record.
-    Since(Option<i64>),
+    /// Idle for long enough; the last record of each non-empty partition.
+    Since(Vec<(TopicPartition, i64)>),
     /// `--wait-timeout` passed first.
     NotYet,
     Interrupted,
@@ -182,7 +223,7 @@ async fn detect_idle(ctx: &Context, h: &StepHandle, idle: Duration) -> Result<Id
         }
         let quiet = since.elapsed();
         if quiet >= idle {
-            return Ok(Idle::Since(newest_source_record(ctx, h).await?));
+            return Ok(Idle::Since(last_source_records(ctx, h).await?));
         }
         h.progress(
             quiet.as_secs(),
@@ -215,4 +256,25 @@ pub fn recorded_time(h: &StepHandle) -> Option<DateTime<FixedOffset>> {
 /// The cutover time in the `cutover` step's outputs.
 pub(crate) fn time_in(outputs: &serde_json::Value) -> Option<DateTime<FixedOffset>> {
     DateTime::parse_from_rfc3339(outputs.get("time")?.as_str()?).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn t_is_just_after_the_newest_last_record_ignoring_future_dated_ones() {
+        let p = |n| TopicPartition::new("orders", n);
+        let now = 1_767_225_600_000;
+        let r = after_last_records(&[(p(0), now - 5_000), (p(1), now - 2_000), (p(2), now + 3_600_000)], now);
+        assert_eq!(r.t_ms, now - 2_000 + 1, "after the last record, not at it");
+        assert_eq!(r.newest, Some(now - 2_000));
+        assert_eq!(r.outliers, vec![(p(2), now + 3_600_000)]);
+        // A producer clock a little ahead is not an outlier.
+        let r = after_last_records(&[(p(0), now + 30_000)], now);
+        assert_eq!((r.t_ms, r.outliers.len()), (now + 30_001, 0));
+        // Nothing to go by: now.
+        assert_eq!(after_last_records(&[(p(0), now + FUTURE_TOLERANCE_MS + 1)], now).t_ms, now);
+        assert_eq!(after_last_records(&[], now).t_ms, now);
+    }
 }

@@ -247,7 +247,9 @@ fn cutover(a: &CutoverAction, plan_file: &str) -> String {
         },
         (None, _) => {
             let margin = a.margin.as_ref().map(|m| format!(", minus margin {m}")).unwrap_or_default();
-            format!("T = the newest record on the source then{margin}")
+            format!(
+                "T = just after the newest record on the source then (future-dated records ignored){margin}"
+            )
         }
     };
     match a.mode.as_str() {
