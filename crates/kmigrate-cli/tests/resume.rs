@@ -142,3 +142,51 @@ async fn sigkill_mid_plan_then_rerun_completes_without_repeating_side_effects() 
 }
 
 const STRICT: &str = "      loss: strict\n";
+
+/// `--replan` decides anew: a group whose `loss` changed gets its offsets from the new rule, and a
+/// changed `cutover.at` re-decides every group downstream of it (their definitions did not change),
+/// instead of applying the offsets saved by the first apply. `plan` says which steps run again.
+#[tokio::test(flavor = "multi_thread")]
+async fn replan_decides_anew_for_changed_steps_and_those_downstream() {
+    let mut s = Scenario::start();
+    s.seed_old(4, now_ms() - 60 * 60 * 1000).await;
+    s.drain_group_on_source().await;
+    s.external_copy().await;
+    // New records on the target, 10 minutes ago and now.
+    s.seed_target_before_t("ten-min", 2, now_ms() - 10 * 60 * 1000).await;
+    s.produce_new(s.target(), "now", 2).await;
+    let at = |minutes_ago: i64| {
+        chrono::DateTime::from_timestamp_millis(now_ms() - minutes_ago * 60 * 1000).unwrap().to_rfc3339()
+    };
+    let write = |s: &mut Scenario, t: &str, loss: &str| {
+        let plan = s.write_plan(
+            &format!("data: synced\nsync: {{ by: external }}\ncutover:\n  at: \"{t}\""),
+            &format!("      loss: {loss}\n"),
+        );
+        plan.to_str().unwrap().to_string()
+    };
+    // Strict, T 30 minutes ago: by time, after the 4 copies.
+    let plan = write(&mut s, &at(30), "strict");
+    assert_eq!(s.kmigrate(&["apply", &plan]).status.code(), Some(0));
+    assert_eq!(s.committed_on_target().await, vec![(0, 4), (1, 4)]);
+
+    // Tolerant: latest (4 copies + 2 + 2 new).
+    let plan = write(&mut s, &at(30), "tolerant");
+    assert_eq!(s.kmigrate(&["apply", &plan]).status.code(), Some(1), "refused without --replan");
+    let out = s.kmigrate(&["apply", &plan, "--replan"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(s.committed_on_target().await, vec![(0, 8), (1, 8)], "decided anew: latest");
+
+    // Strict again, and T 5 minutes ago: the offsets step depends on the changed cutover.
+    let plan = write(&mut s, &at(30), "strict");
+    assert_eq!(s.kmigrate(&["apply", &plan, "--replan"]).status.code(), Some(0));
+    assert_eq!(s.committed_on_target().await, vec![(0, 4), (1, 4)]);
+    let plan = write(&mut s, &at(5), "strict");
+    let preview = s.kmigrate(&["plan", &plan]);
+    let text = String::from_utf8_lossy(&preview.stdout);
+    assert!(text.contains("cutover changed, so --replan runs this step again"), "{text}");
+    let out = s.kmigrate(&["apply", &plan, "--replan"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("depends on cutover, which changed"));
+    assert_eq!(s.committed_on_target().await, vec![(0, 6), (1, 6)], "by the new T: only the records of now");
+}

@@ -11,7 +11,7 @@ use kmigrate_plan::Plan;
 use crate::checkpoint::Checkpoint;
 use crate::events::{Event, Reporter};
 use crate::lock::{LockError, PlanLock};
-use crate::state::{State, StateError, StateStore, StepState, StepStatus};
+use crate::state::{State, StateError, StateStore, StepStatus};
 use crate::walker::{StepRunner, StopSignal, WalkOptions, WalkSummary, walk};
 
 #[derive(Debug, Clone)]
@@ -66,11 +66,17 @@ pub async fn apply(
     if !changed.is_empty() && !options.replan {
         return Err(ApplyError::PlanChanged(changed));
     }
-    for c in &changed {
-        reporter.report(Event::Warning {
-            step: Some(c.step.clone()),
-            message: "the plan changed under this done step; --replan given: it runs again".into(),
-        });
+    for (step, why) in crate::replan::reruns(&graph, &state) {
+        let message = match why {
+            crate::replan::Rerun::Changed => {
+                "the plan changed under this done step; --replan given: it runs again and decides anew"
+                    .to_string()
+            }
+            crate::replan::Rerun::Downstream(of) => {
+                format!("depends on {of}, which changed; --replan given: it runs again and decides anew")
+            }
+        };
+        reporter.report(Event::Warning { step: Some(step), message });
     }
     reconcile(&graph, &mut state);
     let done =
@@ -124,23 +130,10 @@ pub fn changed_steps(graph: &StepGraph, state: &State) -> Vec<ChangedStep> {
         .collect()
 }
 
-/// Gives every step of the graph a state entry with its current definition. A step whose
-/// definition changed runs again (only reached with `--replan` for done steps).
+/// Gives every step of the graph a state entry with its current definition; with `--replan`,
+/// changed done steps and everything downstream of them run again (see `replan`).
 fn reconcile(graph: &StepGraph, state: &mut State) {
-    for step in graph.steps() {
-        let fingerprint = step.fingerprint();
-        let entry = state
-            .steps
-            .entry(step.id.to_string())
-            .or_insert_with(|| StepState::new(fingerprint.clone(), step.definition.clone()));
-        if entry.fingerprint != fingerprint {
-            if entry.status == StepStatus::Done {
-                entry.status = StepStatus::Pending;
-            }
-            entry.fingerprint = fingerprint;
-            entry.definition = step.definition.clone();
-        }
-    }
+    crate::replan::reset_for_replan(graph, state);
 }
 
 fn expansion_from_outputs(graph: &StepGraph, checkpoint: &Checkpoint) -> Expansion {

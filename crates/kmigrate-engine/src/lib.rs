@@ -10,6 +10,7 @@ pub mod events;
 pub mod lock;
 pub mod offset_map;
 pub mod preview;
+pub mod replan;
 pub mod state;
 pub mod steps;
 pub mod strategy;

@@ -64,6 +64,7 @@ pub(super) fn build(
 ) -> PlanPreview {
     let plan = input.plan;
     let ctx = Ctx { input, topics: concrete_topics(plan, expansion), expansion, recorded, live };
+    let reruns = input.state.map(|s| crate::replan::reruns(graph, s)).unwrap_or_default();
     let mut steps = Vec::new();
     for step in graph.steps() {
         let id = step.id.to_string();
@@ -90,21 +91,27 @@ pub(super) fn build(
             ),
         };
         let st = input.state.and_then(|s| s.step(&id));
+        let rerun = reruns.get(&id);
         let mut plan_changed = false;
         let mut done_summary = None;
         if let Some(st) = st {
             match st.status {
-                StepStatus::Done if st.fingerprint == step.fingerprint() => {
-                    built.change = Change::Done;
-                    built.problems.clear();
-                    done_summary = st.summary.clone();
-                }
-                StepStatus::Done => {
-                    plan_changed = true;
-                    built.notes.push(
-                        "done by an earlier apply, but its definition in the plan changed since: apply refuses to run without --replan, which runs this step again".into(),
-                    );
-                }
+                StepStatus::Done => match rerun {
+                    None => {
+                        built.change = Change::Done;
+                        built.problems.clear();
+                        done_summary = st.summary.clone();
+                    }
+                    Some(crate::replan::Rerun::Changed) => {
+                        plan_changed = true;
+                        built.notes.push(
+                            "done by an earlier apply, but its definition in the plan changed since: apply refuses to run without --replan, which runs this step again and decides anew".into(),
+                        );
+                    }
+                    Some(crate::replan::Rerun::Downstream(of)) => built.notes.push(format!(
+                        "done by an earlier apply; {of} changed, so --replan runs this step again and decides anew"
+                    )),
+                },
                 StepStatus::Failed => built.notes.push(format!(
                     "failed in an earlier apply ({}); apply runs it again",
                     st.error.as_deref().unwrap_or("no error recorded")
