@@ -76,7 +76,7 @@ pub enum Command {
     /// the one apply sets, and the rule behind it. Steps done by an earlier apply are marked.
     /// Impossible changes make it fail (exit code 1).
     ///
-    /// Example: kmigrate plan plans/orders.yaml --output markdown > plan-comment.md
+    /// Example: kmigrate plan plans/quickstart.yaml --output markdown > plan-comment.md
     Plan(PlanArgs),
 
     /// Execute the plan against both clusters, checkpointing after every step.
@@ -90,12 +90,29 @@ pub enum Command {
 
     /// Print the plan's step DAG (Graphviz DOT or Mermaid).
     ///
-    /// Example: kmigrate graph plans/orders.yaml | dot -Tsvg > orders.svg
+    /// Example: kmigrate graph plans/quickstart.yaml | dot -Tsvg > quickstart.svg
     Graph(GraphArgs),
 
     /// Work with consumer offsets across the migration.
     #[command(subcommand)]
     Offsets(OffsetsCommand),
+
+    /// Print a shell completion script.
+    ///
+    /// Example (bash): kmigrate completions bash > ~/.local/share/bash-completion/completions/kmigrate
+    Completions(CompletionsArgs),
+
+    /// Print the man page (roff).
+    ///
+    /// Example: kmigrate man > ~/.local/share/man/man1/kmigrate.1
+    Man,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Subcommand)]
@@ -107,7 +124,7 @@ pub enum OffsetsCommand {
     /// --reset-offsets --from-file); offsets are the next record to read. The target offsets go
     /// to stdout (or --to FILE); copied records the application will read again are reported.
     ///
-    /// Example: kmigrate offsets translate plans/orders.yaml --group analytics --from-file stored.csv
+    /// Example: kmigrate offsets translate plans/quickstart.yaml --group analytics --from-file stored.csv
     Translate(TranslateArgs),
 }
 

@@ -70,7 +70,15 @@ fn readme_commands_run_as_written() {
             assert!(std::os::unix::fs::PermissionsExt::mode(&mode) & 0o111 != 0, "{at}: not executable");
             continue;
         }
-        let args: Vec<&str> = words[1..].iter().map(String::as_str).collect();
+        // Up to an output redirection, which the test does not follow.
+        let args: Vec<&str> =
+            words[1..].iter().map(String::as_str).take_while(|w| !w.starts_with('>')).collect();
+        if matches!(args[0], "completions" | "man") {
+            let out = common::kmigrate(&root(), &args);
+            assert_eq!(out.status.code(), Some(0), "{at} failed");
+            assert!(!out.stdout.is_empty(), "{at} printed nothing");
+            continue;
+        }
         let file = args.iter().find(|a| a.ends_with(".yaml")).unwrap_or_else(|| panic!("{at}: no plan file"));
         assert!(root().join(file).is_file(), "{at}: {file} does not exist");
         match args[0] {
@@ -125,4 +133,34 @@ fn readme_graph_is_what_kmigrate_prints() {
         block,
         "README.md:{line} is stale; paste the output of `kmigrate graph --format mermaid {file}`"
     );
+}
+
+/// `kmigrate completions SHELL` and `kmigrate man` generate, and know every subcommand.
+#[test]
+fn completions_and_the_man_page_generate() {
+    let subcommands = ["validate", "plan", "apply", "status", "graph", "offsets", "completions", "man"];
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let out = common::kmigrate(&root(), &["completions", shell]);
+        assert_eq!(out.status.code(), Some(0), "{shell}");
+        let script = String::from_utf8_lossy(&out.stdout);
+        for sub in subcommands {
+            assert!(script.contains(sub), "{shell} completions lack `{sub}`");
+        }
+    }
+    // The bash script is valid bash.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kmigrate.bash");
+    std::fs::write(&path, common::kmigrate(&root(), &["completions", "bash"]).stdout).unwrap();
+    assert!(std::process::Command::new("bash").arg("-n").arg(&path).status().unwrap().success());
+
+    let man = common::kmigrate(&root(), &["man"]);
+    assert_eq!(man.status.code(), Some(0));
+    let page = String::from_utf8_lossy(&man.stdout);
+    assert!(page.starts_with(".ie") && page.contains(".TH kmigrate 1"), "{page}");
+    for sub in subcommands {
+        assert!(
+            page.contains(&format!("kmigrate\\-{sub}")) || page.contains(sub),
+            "the man page lacks `{sub}`"
+        );
+    }
 }

@@ -1,6 +1,7 @@
 //! One module per subcommand. Each returns the exit code, or an internal error.
 
 mod apply;
+mod docs;
 mod graph;
 mod offsets;
 mod plan;
@@ -21,6 +22,8 @@ pub fn run(command: Command, printer: &Printer) -> Result<u8, InternalError> {
         Command::Apply(args) => apply::run(&args, printer),
         Command::Status(args) => status::run(&args, printer),
         Command::Offsets(crate::args::OffsetsCommand::Translate(args)) => offsets::translate(&args, printer),
+        Command::Completions(args) => Ok(docs::completions(args.shell, printer)),
+        Command::Man => docs::man(printer),
     }
 }
 

@@ -1,0 +1,24 @@
+//! `kmigrate completions SHELL` and `kmigrate man`: generated from the clap definition, so they
+//! never drift from the command line.
+
+use clap::CommandFactory;
+
+use crate::args::Cli;
+use crate::printer::Printer;
+
+pub fn completions(shell: clap_complete::Shell, printer: &Printer) -> u8 {
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "kmigrate", &mut out);
+    printer.out_raw(&String::from_utf8_lossy(&out));
+    crate::exit::SUCCESS
+}
+
+pub fn man(printer: &Printer) -> Result<u8, super::InternalError> {
+    let mut out = Vec::new();
+    clap_mangen::Man::new(Cli::command()).render(&mut out).map_err(|e| {
+        Box::new(miette::MietteDiagnostic::new(format!("rendering the man page: {e}")))
+            as super::InternalError
+    })?;
+    printer.out_raw(&String::from_utf8_lossy(&out));
+    Ok(crate::exit::SUCCESS)
+}
