@@ -154,16 +154,15 @@ async fn survives_five_sigkills_during_the_copy() {
 async fn interleaved_new_records_lose_nothing_and_duplicates_are_announced() {
     let mut s = Scenario::start();
     s.seed_old(800, now_ms() - 3_600_000).await;
-    let at = chrono::DateTime::from_timestamp_millis(now_ms() + 4_000).unwrap().to_rfc3339();
-    let plan = s.write_plan(
-        &format!("data: synced\nsync: {{ by: kmigrate }}\ncutover:\n  at: \"{at}\""),
-        "      loss: strict\n",
-    );
+    // A manual cutover, approved at the end: no phase of the test races a wall clock.
+    let plan = s
+        .write_plan("data: synced\nsync: { by: kmigrate }\ncutover:\n  manual: true", "      loss: strict\n");
     let plan = plan.to_str().unwrap().to_string();
     let step = format!("copy:{}", s.topic);
     s.source().commit_group_offsets(&s.group, &[(s.topic.as_str(), 0, 0), (s.topic.as_str(), 1, 0)]).await;
 
-    // The copy catches up with the 800 records per partition; Ctrl-C stops it cleanly.
+    // The copy catches up with the 800 records per partition; Ctrl-C stops it cleanly (or apply
+    // reached the cutover gate first: paused either way).
     let bg = Background::start(s.dir.path(), &["apply", &plan]);
     if !wait_until(60, || copied(s.dir.path(), &step) == 1_600) {
         dump_logs(s.dir.path());
@@ -182,7 +181,7 @@ async fn interleaved_new_records_lose_nothing_and_duplicates_are_announced() {
         s.source().produce(&s.topic, &late).await;
     }
     s.drain_group_on_source().await;
-    let out = s.kmigrate(&["apply", &plan]);
+    let out = s.kmigrate(&["apply", &plan, "--approve", "cutover"]);
     assert_eq!(out.status.code(), Some(0));
     s.produce_new(s.target(), "after", 3).await;
 

@@ -81,10 +81,9 @@ async fn a_plan_edited_under_a_done_step_is_refused_naming_it_until_replan() {
 async fn sigkill_mid_plan_then_rerun_completes_without_repeating_side_effects() {
     let mut s = Scenario::start();
     s.seed_old(1_000, now_ms() - 3_600_000).await;
-    // The producers switch in 8 s; until then the copy keeps copying what they write.
-    let at = chrono::DateTime::from_timestamp_millis(now_ms() + 8_000).unwrap().to_rfc3339();
-    let plan =
-        s.write_plan(&format!("data: synced\nsync: {{ by: kmigrate }}\ncutover:\n  at: \"{at}\""), STRICT);
+    // A manual cutover, approved by the last run: until then the copy keeps copying what
+    // producers write, and no phase of the test races a wall clock.
+    let plan = s.write_plan("data: synced\nsync: { by: kmigrate }\ncutover:\n  manual: true", STRICT);
     let plan = plan.to_str().unwrap().to_string();
     let step = format!("copy:{}", s.topic);
     s.source().commit_group_offsets(&s.group, &[(s.topic.as_str(), 0, 0), (s.topic.as_str(), 1, 0)]).await;
@@ -97,7 +96,6 @@ async fn sigkill_mid_plan_then_rerun_completes_without_repeating_side_effects() 
 
     // Producers still write to the source; kill again while the copy catches up.
     let before = copied(s.dir.path(), &step);
-    let more = Background::start(s.dir.path(), &["apply", &plan]);
     for p in 0..PARTITIONS {
         let records: Vec<_> = (1_000..1_500)
             .map(|i| {
@@ -109,11 +107,15 @@ async fn sigkill_mid_plan_then_rerun_completes_without_repeating_side_effects() 
             .collect();
         s.source().produce(&s.topic, &records).await;
     }
-    assert!(wait_until(60, || copied(s.dir.path(), &step) > before), "the resumed copy makes progress");
+    let more = Background::start(s.dir.path(), &["apply", &plan]);
+    if !wait_until(60, || copied(s.dir.path(), &step) > before) {
+        dump_logs(s.dir.path());
+        panic!("the resumed copy made no progress beyond {before}");
+    }
     more.kill9();
     s.drain_group_on_source().await;
 
-    let rerun = s.kmigrate(&["apply", &plan]);
+    let rerun = s.kmigrate(&["apply", &plan, "--approve", "cutover"]);
     assert_eq!(rerun.status.code(), Some(0), "{}", text(&rerun));
     let state = read_state(s.dir.path()).unwrap();
     assert_eq!(state["steps"][format!("topic:{}", s.topic)]["attempts"], 1, "the topic was created once");

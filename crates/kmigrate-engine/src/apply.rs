@@ -79,6 +79,7 @@ pub async fn apply(
         reporter.report(Event::Warning { step: Some(step), message });
     }
     reconcile(&graph, &mut state);
+    forget_run_facts(&mut state);
     let done =
         graph.steps().filter(|s| state.step(&s.id.to_string()).is_some_and(|s| s.status == StepStatus::Done));
     reporter.report(Event::ApplyStarted {
@@ -134,6 +135,20 @@ pub fn changed_steps(graph: &StepGraph, state: &State) -> Vec<ChangedStep> {
 /// changed done steps and everything downstream of them run again (see `replan`).
 fn reconcile(graph: &StepGraph, state: &mut State) {
     crate::replan::reset_for_replan(graph, state);
+}
+
+/// Facts that hold only for the run that recorded them: a copy that caught up with the source in
+/// an earlier run says nothing of now (producers may have written since), and the cutover gate
+/// must wait for this run's copies to catch up.
+fn forget_run_facts(state: &mut State) {
+    for (id, st) in state.steps.iter_mut() {
+        if id.starts_with("copy:")
+            && st.status != StepStatus::Done
+            && let Some(outputs) = st.outputs.as_object_mut()
+        {
+            outputs.insert("caught_up".into(), serde_json::Value::Bool(false));
+        }
+    }
 }
 
 fn expansion_from_outputs(graph: &StepGraph, checkpoint: &Checkpoint) -> Expansion {
