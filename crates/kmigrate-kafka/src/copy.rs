@@ -7,8 +7,14 @@
 //! what is safe and build the exact source → target offset map. Memory is bounded by the
 //! consumer's prefetch queue and the producer's buffer, whatever the topic's size.
 //!
-//! Partition ends are learned from the fetches themselves (partition EOF), not from ListOffsets:
-//! that works on brokers whose ListOffsets answers are unreliable (tansu's memory engine).
+//! Only committed records are read (`read_committed`): records of aborted transactions are not
+//! copied, and the offsets of transaction markers and aborted records are gaps in the source
+//! offsets the offset map crosses.
+//!
+//! Partition ends are learned from the fetches themselves (partition EOF, and the consumer's
+//! position, which moves past transaction markers, against the high watermark of the last fetch
+//! answer), not from ListOffsets: that works on brokers whose ListOffsets answers are unreliable
+//! (tansu's memory engine).
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -209,6 +215,9 @@ fn copy_consumer(source: &Cluster, topic: &str, options: &CopyOptions) -> Result
         ("enable.auto.commit", "false".to_string()),
         ("enable.auto.offset.store", "false".to_string()),
         ("enable.partition.eof", "true".to_string()),
+        // Committed records only: records of aborted transactions are never copied (kmigrate's
+        // setting wins over the plan's properties).
+        ("isolation.level", "read_committed".to_string()),
         // A resume offset the source no longer holds is an error, never a silent jump.
         ("auto.offset.reset", "error".to_string()),
         // Apache Kafka answers a fetch as soon as it has data (fetch.min.bytes = 1), so this only
@@ -343,7 +352,8 @@ impl Worker {
     fn run(&self) -> Result<CopyEnd> {
         self.assign()?;
         let mut at_end: BTreeMap<i32, bool> = self.partitions.iter().map(|p| (*p, false)).collect();
-        // Per partition: the next offset to read (known once a record was read, or from the start).
+        // Per partition: the next offset to read (known once a record was read, or from the start;
+        // past transaction markers once the consumer's position is read).
         let mut position: BTreeMap<i32, i64> = self.starts.clone();
         let mut last_probe = Instant::now();
         let mut cutover_seen: Option<Instant> = None;
@@ -408,9 +418,11 @@ impl Worker {
             let settled = cutover_seen.is_some_and(|t| t.elapsed() >= self.options.settle);
             // Every 200 ms, compare each position with the high watermark of the last fetch answer:
             // a partition may be at its end without an EOF event (librdkafka signals EOF once per
-            // offset), and one that was at its end is no longer once the watermark moves on.
+            // offset), and one that was at its end is no longer once the watermark moves on. The
+            // consumer's position counts transaction markers, which are never delivered as records.
             if last_probe.elapsed() >= Duration::from_millis(200) {
                 last_probe = Instant::now();
+                self.read_positions(&mut position);
                 for (p, end) in at_end.iter_mut() {
                     if let (Some((_, high)), Some(pos)) = (
                         crate::ffi::cached_watermarks(self.consumer.client(), &self.topic, *p),
@@ -453,6 +465,17 @@ impl Worker {
         match failure {
             Some(e) => Err(e),
             None => Ok(end),
+        }
+    }
+
+    /// Moves each position on to the consumer's, which counts the transaction markers read.
+    fn read_positions(&self, position: &mut BTreeMap<i32, i64>) {
+        let Ok(tpl) = self.consumer.position() else { return };
+        for el in tpl.elements() {
+            if let Offset::Offset(o) = el.offset() {
+                let p = position.entry(el.partition()).or_insert(o);
+                *p = (*p).max(o);
+            }
         }
     }
 
