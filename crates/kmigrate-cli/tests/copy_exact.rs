@@ -1,13 +1,15 @@
-//! The copy on real workloads (issue #10): transactional sources and compacted logs. Each test checks the target record for record against the source.
+//! The copy on real workloads (issue #10): transactional sources, compacted logs, records the
+//! target refuses, records larger than the default buffers, and a target that stops answering. Each test checks the target record for record against the source.
 
 mod common;
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::*;
-use kmigrate_kafka::{Fields, RecordData};
-use kmigrate_testkit::{BrokerPair, Engine, SeedRecord, TestCluster, unique};
+use kmigrate_kafka::{ConfigChange, Fields, RecordData};
+use kmigrate_testkit::{BrokerPair, Engine, KafkaOptions, SeedRecord, TestCluster, unique};
 
 /// A plan copying `topics` (YAML list items, e.g. `  - orders\n`), with `rest` after them
 /// (cutover, consumers); `source_properties` are YAML lines under `source.properties`.
@@ -111,6 +113,14 @@ fn small(partition: i32, label: &str, range: std::ops::Range<usize>, ts: i64) ->
             SeedRecord::new(partition).key(format!("{label}{i}")).value(format!("{label}-{i}")).timestamp(ts)
         })
         .collect()
+}
+
+/// Records of the copy step of `topic` in the checkpoint, per partition.
+fn checkpointed(dir: &Path, topic: &str, partition: i32) -> u64 {
+    let state = read_state(dir).unwrap();
+    state["steps"][format!("copy:{topic}")]["outputs"]["partitions"][partition.to_string()]["runs"]
+        .as_array()
+        .map_or(0, |runs| runs.iter().map(|r| r[2].as_u64().unwrap()).sum())
 }
 
 /// Item 2: a topic written by an exactly-once producer (a committed, an aborted and a committed
@@ -260,4 +270,120 @@ async fn compact(source: &TestCluster, topic: &str, base: i64, left: usize) {
         assert!(Instant::now() < deadline, "the cleaner did not compact {topic}\n{}", source.log_tail(30));
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+}
+
+/// Item 1: the target topic takes batches of at most 100 000 bytes; partition 0 holds a
+/// 150 000-byte record between small ones. The copy stops at it: the target and the checkpoint
+/// hold exactly the records before it, the error names the record, its size, the limit and the
+/// broker's reason; once the limit is raised, a re-run copies exactly the rest.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_record_the_target_refuses_stops_the_copy_before_it_and_a_rerun_copies_the_rest() {
+    let pair = BrokerPair::start(Engine::Sqlite);
+    let dir = tempfile::tempdir().unwrap();
+    let topic = unique("refused");
+    let ts = now_ms() - 3_600_000;
+    pair.source.create_topic(&topic, 2).await;
+    let mut p0 = small(0, "s", 0..300, ts);
+    p0.push(SeedRecord::new(0).key("big").value("B".repeat(150_000)).timestamp(ts));
+    p0.extend(small(0, "s", 300..600, ts));
+    pair.source.produce(&topic, &p0).await;
+    pair.source.produce(&topic, &small(1, "s", 0..600, ts)).await;
+    pair.target.create_topic_with(&topic, 2, &[("max.message.bytes", "100000")]).await;
+
+    let plan = write_plan(dir.path(), &pair.source, &pair.target, &[&topic], &past());
+    assert_eq!(apply_within(dir.path(), &["apply", &plan], 60), 1);
+    let text = output(dir.path());
+    assert!(text.contains(&format!("the target refused record {topic}/0 at source offset 300")), "{text}");
+    assert!(
+        text.contains("(150003 bytes; the target topic takes record batches of at most 100000 bytes (max.message.bytes))"),
+        "{text}"
+    );
+    assert!(text.contains("Broker: Message size too large"), "the broker's reason: {text}");
+    // Nothing after the gap, on the target or in the checkpoint.
+    for p in 0..2 {
+        let (src, tgt) = (read_all(&pair.source, &topic, p).await, read_all(&pair.target, &topic, p).await);
+        assert_eq!(values(&tgt), values(&src[..tgt.len()]), "{topic}/{p}: a prefix of the source");
+        assert_eq!(checkpointed(dir.path(), &topic, p), tgt.len() as u64, "{topic}/{p}: checkpoint = target");
+    }
+    assert_eq!(read_all(&pair.target, &topic, 0).await.len(), 300, "every record before the refused one");
+
+    let change = ConfigChange::set("max.message.bytes", "1000000");
+    let target = pair.target.connect().await;
+    target.alter_topic_configs(&BTreeMap::from([(topic.clone(), vec![change])])).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let configs = target.describe_topic_configs(&[topic.as_str()]).await.unwrap();
+        if configs[&topic].entries["max.message.bytes"].value.as_deref() == Some("1000000") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the target did not take the new limit");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(apply_within(dir.path(), &["apply", &plan], 60), 0);
+    assert_eq!(assert_exact(&pair.source, &pair.target, &topic, 0).await, 601);
+    assert_eq!(assert_exact(&pair.source, &pair.target, &topic, 1).await, 600);
+}
+
+/// Item 5: a 9 MiB record (the source topic allows 12 MiB) is copied: the copy's buffers hold
+/// the largest record the topics allow, where a fixed 8 MiB buffer never had room for it.
+#[tokio::test(flavor = "multi_thread")]
+async fn records_larger_than_the_default_buffer_are_copied() {
+    let pair = BrokerPair::start(Engine::Sqlite);
+    let dir = tempfile::tempdir().unwrap();
+    let topic = unique("large");
+    let ts = now_ms() - 3_600_000;
+    pair.source.create_topic_with(&topic, 1, &[("max.message.bytes", "12582912")]).await;
+    let mut records = small(0, "s", 0..5, ts);
+    records.push(SeedRecord::new(0).key("large").value(vec![b'L'; 9 << 20]).timestamp(ts));
+    records.extend(small(0, "s", 5..10, ts));
+    pair.source.produce(&topic, &records).await;
+
+    let plan = write_plan(dir.path(), &pair.source, &pair.target, &[&topic], &past());
+    assert_eq!(apply_within(dir.path(), &["apply", &plan], 60), 0);
+    assert_eq!(assert_exact(&pair.source, &pair.target, &topic, 0).await, 11);
+}
+
+/// Item 5: the target stops answering (its JVM is stopped) while the copy has records in flight;
+/// the progress shows what awaits acknowledgement, and Ctrl-C ends the wait: apply exits paused
+/// (3) within seconds, keeping its progress; once the target is back, a re-run is exact.
+#[tokio::test(flavor = "multi_thread")]
+async fn ctrl_c_while_the_target_does_not_answer_pauses_and_keeps_progress() {
+    let source = TestCluster::start("source", Engine::Sqlite);
+    let target = TestCluster::start_kafka("target", KafkaOptions::default());
+    let dir = tempfile::tempdir().unwrap();
+    let topic = unique("stuck");
+    let ts = now_ms() - 3_600_000;
+    source.create_topic(&topic, 1).await;
+    source.produce(&topic, &small(0, "s", 0..200, ts)).await;
+    let plan = write_plan(dir.path(), &source, &target, &[&topic], &at_in(25));
+    let mut bg = Background::start(dir.path(), &["apply", &plan]);
+    if !wait_until(60, || copied(dir.path(), &format!("copy:{topic}")) == 200) {
+        dump_logs(dir.path());
+        panic!("the copy did not copy the first records");
+    }
+
+    target.kafka().unwrap().signal(libc::SIGSTOP);
+    source.produce(&topic, &small(0, "s", 200..400, ts)).await;
+    let awaiting = wait_until(30, || output(dir.path()).contains("awaiting the target's acknowledgement"));
+    let interrupted = Instant::now();
+    // SAFETY: sending a signal to our own child process.
+    unsafe { libc::kill(bg.child.id() as i32, libc::SIGINT) };
+    let code = loop {
+        if let Some(status) = bg.child.try_wait().unwrap() {
+            break status.code();
+        }
+        if interrupted.elapsed() > Duration::from_secs(30) {
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    target.kafka().unwrap().signal(libc::SIGCONT);
+    dump_logs(dir.path());
+    assert!(awaiting, "the progress shows records awaiting the target");
+    assert_eq!(code, Some(3), "Ctrl-C pauses apply within seconds ({:?})", interrupted.elapsed());
+    assert!(interrupted.elapsed() < Duration::from_secs(15), "{:?}", interrupted.elapsed());
+    assert_eq!(copied(dir.path(), &format!("copy:{topic}")), 200, "the progress is kept");
+
+    assert_eq!(apply_within(dir.path(), &["apply", &plan], 120), 0);
+    assert_eq!(assert_exact(&source, &target, &topic, 0).await, 400);
 }

@@ -149,6 +149,8 @@ impl TestCluster {
             .set("linger.ms", "5")
             .set("acks", "all")
             .set("message.timeout.ms", "20000")
+            // Records up to 64 MiB (a topic's max.message.bytes decides what the broker takes).
+            .set("message.max.bytes", "67108864")
             .create()
             .expect("creating a testkit producer")
     }

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use futures::{StreamExt, TryStreamExt};
 use kmigrate_dag::StepKind;
-use kmigrate_kafka::{Cluster, CopyEnd, CopyOptions, CopyPipe, Fields};
+use kmigrate_kafka::{Cluster, CopyEnd, CopyOptions, CopyPipe, Fields, TopicConfig};
 use serde::{Deserialize, Serialize};
 
 use super::context::{Context, kafka_error};
@@ -66,7 +66,9 @@ pub async fn run(ctx: &Context, h: &StepHandle) -> StepResult {
         partitions.iter().map(|p| state.partitions.remove(&p.partition).unwrap_or_default()).collect();
     // (The futures are built first: a closure inside the stream makes the step's future not
     // provably Send.)
-    let fields = kept_fields(target, &topic).await?;
+    let (source_config, target_config) =
+        tokio::try_join!(topic_config(source, &topic), topic_config(target, &topic))?;
+    let fields = fields_of(&target_config);
     let reconciles: Vec<_> = partitions
         .iter()
         .zip(entries.iter_mut())
@@ -85,14 +87,19 @@ pub async fn run(ctx: &Context, h: &StepHandle) -> StepResult {
 
     let starts: BTreeMap<i32, Option<i64>> =
         partitions.iter().map(|p| (p.partition, state.partitions[&p.partition].next)).collect();
-    let mut pipe =
-        CopyPipe::start(source, target, &topic, &starts, CopyOptions::default()).map_err(kafka_error)?;
+    let options = CopyOptions {
+        source_max_bytes: max_message_bytes(&source_config),
+        target_max_bytes: max_message_bytes(&target_config),
+        ..CopyOptions::default()
+    };
+    let mut pipe = CopyPipe::start(source, target, &topic, &starts, options).map_err(kafka_error)?;
     let started = Instant::now();
     let copied_before = state.copied();
     let mut last_save = Instant::now();
     let mut tick = tokio::time::interval(Duration::from_millis(250));
     let mut stopping = false;
     let mut lag: Option<u64> = None;
+    let mut awaiting = 0;
     let mut cutover_signalled = false;
     loop {
         tokio::select! {
@@ -103,6 +110,7 @@ pub async fn run(ctx: &Context, h: &StepHandle) -> StepResult {
                 }
                 state.bytes += progress.bytes;
                 lag = progress.lag.or(lag);
+                awaiting = progress.awaiting;
                 let all_at_end = partitions.iter().all(|p| progress.at_end.contains(&p.partition));
                 if all_at_end && !state.caught_up {
                     state.caught_up = true;
@@ -111,7 +119,7 @@ pub async fn run(ctx: &Context, h: &StepHandle) -> StepResult {
                 if last_save.elapsed() >= Duration::from_secs(1) {
                     last_save = Instant::now();
                     save(h, &state)?;
-                    report(h, &state, copied_before, started, lag);
+                    report(h, &state, copied_before, started, lag, awaiting);
                 }
             }
             _ = tick.tick() => {
@@ -128,7 +136,7 @@ pub async fn run(ctx: &Context, h: &StepHandle) -> StepResult {
     }
     let end = pipe.join().await;
     save(h, &state)?;
-    report(h, &state, copied_before, started, lag);
+    report(h, &state, copied_before, started, lag, awaiting);
     let end = end.map_err(kafka_error)?;
     match end {
         CopyEnd::Stopped => Ok(StepOutcome::Interrupted),
@@ -164,12 +172,23 @@ fn save(h: &StepHandle, state: &CopyState) -> Result<(), StepError> {
     h.save_outputs(serde_json::to_value(state).expect("copy state serializes"))
 }
 
-/// Progress of the copy: records and bytes so far, rates of this run, and the records the
-/// source holds that are not read yet (the bar's total is copied + lag).
-fn report(h: &StepHandle, state: &CopyState, copied_before: u64, started: Instant, lag: Option<u64>) {
+/// Progress of the copy: records and bytes so far, rates of this run, the records the source
+/// holds that are not read yet (the bar's total is copied + lag), and the records sent that the
+/// target has not acknowledged yet (a slow or unreachable target shows here).
+fn report(
+    h: &StepHandle,
+    state: &CopyState,
+    copied_before: u64,
+    started: Instant,
+    lag: Option<u64>,
+    awaiting: u64,
+) {
     let secs = started.elapsed().as_secs_f64().max(0.001);
     let this_run = state.copied() - copied_before;
-    let lag_text = lag.map_or(String::new(), |l| format!(", lag {l} records"));
+    let mut lag_text = lag.map_or(String::new(), |l| format!(", lag {l} records"));
+    if awaiting > 0 {
+        lag_text.push_str(&format!(", {awaiting} awaiting the target's acknowledgement"));
+    }
     h.progress(
         state.copied(),
         lag.map(|l| state.copied() + l),
@@ -198,11 +217,21 @@ fn human_bytes(b: u64) -> String {
 /// with the broker's clock (`message.timestamp.type=LogAppendTime`, set on the topic or inherited
 /// from the broker's `log.message.timestamp.type`).
 pub async fn kept_fields(target: &Cluster, topic: &str) -> Result<Fields, StepError> {
-    let configs = target.describe_topic_configs(&[topic]).await.map_err(kafka_error)?;
-    let stamped = configs
-        .get(topic)
-        .and_then(|c| c.entries.get("message.timestamp.type"))
-        .and_then(|v| v.value.as_deref())
+    Ok(fields_of(&topic_config(target, topic).await?))
+}
+
+fn fields_of(config: &TopicConfig) -> Fields {
+    let stamped = config.entries.get("message.timestamp.type").and_then(|v| v.value.as_deref())
         == Some("LogAppendTime");
-    Ok(if stamped { Fields::WithoutTimestamp } else { Fields::All })
+    if stamped { Fields::WithoutTimestamp } else { Fields::All }
+}
+
+/// The largest record batch a topic holds (`max.message.bytes`, the topic's or its broker's).
+fn max_message_bytes(config: &TopicConfig) -> Option<u64> {
+    config.entries.get("max.message.bytes").and_then(|v| v.value.as_deref()).and_then(|v| v.parse().ok())
+}
+
+async fn topic_config(cluster: &Cluster, topic: &str) -> Result<TopicConfig, StepError> {
+    let mut configs = cluster.describe_topic_configs(&[topic]).await.map_err(kafka_error)?;
+    Ok(configs.remove(topic).unwrap_or_default())
 }
