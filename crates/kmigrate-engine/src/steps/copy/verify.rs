@@ -1,6 +1,15 @@
-//! Verification of the copies: every copied range matches its source, record by record.
+//! Verification of the copies: every copied record still held on both sides matches its source.
+//!
+//! Both sides are compared over the same records: the source's records from the first copied
+//! offset to the copy's end, and the target's copies, each mapped back to its source offset
+//! through the offset map. The two scans stream `(source offset, digest)` pairs and are merged
+//! by source offset, so nothing is held in memory but the pairs in flight. A record only one side
+//! still holds is not a difference when that side's log lost it after the copy (compaction, or
+//! retention moving the log start): such records are counted and named in the summary as not
+//! compared. A source record the copy skipped, or two records that differ, are differences.
 
-use kmigrate_kafka::{Cluster, Fields, RecordData, TopicPartition};
+use kmigrate_kafka::{Cluster, Fields, TopicPartition};
+use tokio::sync::mpsc;
 
 use super::super::context::{Context, kafka_error};
 use super::{CopyState, SCAN_IDLE, kept_fields};
@@ -13,17 +22,30 @@ pub struct CopyCheck {
     pub summary: Option<String>,
 }
 
-const VERIFY_CHUNK: u64 = 10_000;
+/// What the comparison of one partition found.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Compared {
+    /// Records held on both sides, compared.
+    matched: u64,
+    /// Copied records the source no longer holds (compacted away, or before its log start).
+    source_gone: u64,
+    /// Copies the target no longer holds.
+    target_gone: u64,
+    /// The first source record in the copied range that the copy skipped.
+    not_copied: Option<i64>,
+    /// The first record that differs: (source offset, target offset).
+    differs: Option<(i64, i64)>,
+}
 
-/// Compares every copied range, record by record through chunked digests: counts, and the first
-/// differing offset when a digest differs.
+/// Compares every copied partition record by record.
 pub async fn verify(ctx: &Context, h: &StepHandle) -> Result<CopyCheck, StepError> {
     if !ctx.plan.copies_data() {
         return Ok(CopyCheck { problems: Vec::new(), summary: None });
     }
     let (source, target) = tokio::try_join!(ctx.source(), ctx.target())?;
     let mut problems = Vec::new();
-    let (mut partitions, mut records) = (0, 0);
+    let mut partitions = 0;
+    let mut total = Compared::default();
     let mut stamped = Vec::new();
     for topic in ctx.topics(h) {
         let state: CopyState =
@@ -33,31 +55,32 @@ pub async fn verify(ctx: &Context, h: &StepHandle) -> Result<CopyCheck, StepErro
         if fields == Fields::WithoutTimestamp {
             stamped.push(topic.clone());
         }
-        for (partition, map) in &state.partitions {
-            let Some(first) = map.first_source() else { continue };
-            let p = TopicPartition::new(topic.clone(), *partition);
-            let src_end = map.next.unwrap_or(first);
-            let tgt = (map.runs[0][1], map.target_end().unwrap_or(0));
-            let (src, dst) = tokio::try_join!(
-                digests(source, &p, first, src_end, None, fields),
-                digests(target, &p, tgt.0, tgt.1, Some(map.clone()), fields)
-            )?;
+        let copied: Vec<TopicPartition> = state
+            .partitions
+            .iter()
+            .filter(|(_, m)| m.copied() > 0)
+            .map(|(p, _)| TopicPartition::new(topic.clone(), *p))
+            .collect();
+        if copied.is_empty() {
+            continue;
+        }
+        let (source_starts, target_starts) =
+            tokio::try_join!(async { source.earliest_offsets(&copied).await.map_err(kafka_error) }, async {
+                target.earliest_offsets(&copied).await.map_err(kafka_error)
+            })?;
+        for p in &copied {
+            let map = &state.partitions[&p.partition];
+            let c = compare(source, target, p, map, (source_starts[p], target_starts[p]), fields).await?;
             partitions += 1;
-            records += src.count;
-            if src.count != map.copied() || dst.count != map.copied() {
-                problems.push(format!(
-                    "{p}: the copy recorded {} records; the source range {first}..{src_end} holds {}, the target holds {}",
-                    map.copied(),
-                    src.count,
-                    dst.count
-                ));
-                continue;
+            if let Some(s) = c.not_copied {
+                problems.push(format!("{p}: the source record at offset {s} was not copied"));
             }
-            if let Some(i) = src.chunks.iter().zip(&dst.chunks).position(|(a, b)| a != b) {
-                let (s, t) =
-                    first_difference(source, target, &p, src.starts[i], dst.starts[i], map, fields).await?;
+            if let Some((s, t)) = c.differs {
                 problems.push(format!("{p}: records differ first at source offset {s} (target offset {t})"));
             }
+            total.matched += c.matched;
+            total.source_gone += c.source_gone;
+            total.target_gone += c.target_gone;
         }
     }
     let compared = if stamped.is_empty() {
@@ -71,96 +94,99 @@ pub async fn verify(ctx: &Context, h: &StepHandle) -> Result<CopyCheck, StepErro
     Ok(CopyCheck {
         problems,
         summary: (partitions > 0).then(|| {
-            format!("{records} copied records in {partitions} partitions match the source{compared}")
+            format!(
+                "{} copied records in {partitions} partitions match the source{compared}{}",
+                total.matched,
+                not_compared(&total)
+            )
         }),
     })
 }
 
-struct Digests {
-    count: u64,
-    chunks: Vec<u64>,
-    /// The first offset of each chunk.
-    starts: Vec<i64>,
-}
-
-/// Digests of the records in `start..end`, per chunk of `VERIFY_CHUNK` records; with `copies`,
-/// only the target offsets that hold copies count.
-async fn digests(
-    cluster: &Cluster,
-    p: &TopicPartition,
-    start: i64,
-    end: i64,
-    copies: Option<PartitionMap>,
-    fields: Fields,
-) -> Result<Digests, StepError> {
-    use std::hash::{DefaultHasher, Hasher};
-    let acc = std::sync::Arc::new(std::sync::Mutex::new((
-        Digests { count: 0, chunks: Vec::new(), starts: Vec::new() },
-        DefaultHasher::new(),
-    )));
-    let sink = acc.clone();
-    cluster
-        .scan_partition(p, start, Some(end), SCAN_IDLE, move |r| {
-            if copies.as_ref().is_some_and(|m| !m.is_copy(r.offset)) {
-                return true;
-            }
-            let mut guard = sink.lock().expect("digest lock");
-            let (d, hasher) = &mut *guard;
-            if d.count % VERIFY_CHUNK == 0 {
-                *hasher = DefaultHasher::new();
-                d.starts.push(r.offset);
-            }
-            hasher.write_u64(r.digest(fields));
-            d.count += 1;
-            if d.count % VERIFY_CHUNK == 0 {
-                d.chunks.push(hasher.finish());
-            }
-            true
-        })
-        .await
-        .map_err(kafka_error)?;
-    let (mut d, hasher) =
-        std::sync::Arc::try_unwrap(acc).ok().expect("scan finished").into_inner().expect("digest lock");
-    if d.count % VERIFY_CHUNK != 0 {
-        d.chunks.push(hasher.finish());
+/// The summary's note on the records that could not be compared, and why.
+fn not_compared(c: &Compared) -> String {
+    let mut why = Vec::new();
+    if c.source_gone > 0 {
+        why.push(format!(
+            "{} the source no longer holds (compacted away, or deleted by retention, after they were copied)",
+            c.source_gone
+        ));
     }
-    Ok(d)
+    if c.target_gone > 0 {
+        why.push(format!(
+            "{} the target no longer holds (compacted away, or deleted by retention)",
+            c.target_gone
+        ));
+    }
+    if why.is_empty() {
+        return String::new();
+    }
+    format!("; {} copied records could not be compared: {}", c.source_gone + c.target_gone, why.join("; "))
 }
 
-/// Reads one chunk on both sides and returns the first (source, target) offsets that differ.
-async fn first_difference(
+/// Scans both sides of one partition at once and merges them by source offset. `starts` are the
+/// log start offsets of the source and the target.
+async fn compare(
     source: &Cluster,
     target: &Cluster,
     p: &TopicPartition,
-    src_start: i64,
-    tgt_start: i64,
     map: &PartitionMap,
+    starts: (i64, i64),
     fields: Fields,
-) -> Result<(i64, i64), StepError> {
-    let collect = |c: &Cluster, start: i64, filter: Option<PartitionMap>| {
-        let c = c.clone();
-        let p = p.clone();
-        async move {
-            let (tx, rx) = std::sync::mpsc::channel();
-            let mut n = 0;
-            c.scan_partition(&p, start, None, SCAN_IDLE, move |r| {
-                if filter.as_ref().is_some_and(|m| !m.is_copy(r.offset)) {
-                    return true;
-                }
-                n += 1;
-                tx.send(r).is_ok() && n < VERIFY_CHUNK
-            })
-            .await
-            .map_err(kafka_error)?;
-            Ok::<Vec<RecordData>, StepError>(rx.into_iter().collect())
-        }
+) -> Result<Compared, StepError> {
+    let (Some(first), Some(target_end)) = (map.first_source(), map.target_end()) else {
+        return Ok(Compared::default());
     };
-    let (a, b) =
-        tokio::try_join!(collect(source, src_start, None), collect(target, tgt_start, Some(map.clone())))?;
-    for (x, y) in a.iter().zip(&b) {
-        if !x.same_content(y, fields) {
-            return Ok((x.offset, y.offset));
+    let source_end = map.next.unwrap_or(first);
+    let (stx, mut srx) = mpsc::channel::<(i64, u64)>(8192);
+    let (ttx, mut trx) = mpsc::channel::<(i64, u64)>(8192);
+    let source_scan = source.scan_partition(p, first.max(starts.0), Some(source_end), SCAN_IDLE, move |r| {
+        stx.blocking_send((r.offset, r.digest(fields))).is_ok()
+    });
+    let copies = map.clone();
+    let target_scan =
+        target.scan_partition(p, map.runs[0][1].max(starts.1), Some(target_end), SCAN_IDLE, move |r| {
+            match copies.source_of(r.offset) {
+                Some(s) => ttx.blocking_send((s, r.digest(fields))).is_ok(),
+                // A record producers wrote to the target.
+                None => true,
+            }
+        });
+    let merge = async {
+        let mut c = Compared::default();
+        let (mut a, mut b) = (srx.recv().await, trx.recv().await);
+        loop {
+            match (a, b) {
+                (None, None) => break,
+                (Some((s, ds)), Some((t, dt))) if s == t => {
+                    c.matched += 1;
+                    if ds != dt && c.differs.is_none() {
+                        c.differs = Some((s, map.target_of(s).unwrap_or(-1)));
+                    }
+                    (a, b) = (srx.recv().await, trx.recv().await);
+                }
+                (Some((s, _)), b_) if b_.is_none_or(|(t, _)| s < t) => {
+                    if map.target_of(s).is_some() {
+                        c.target_gone += 1;
+                    } else {
+                        c.not_copied.get_or_insert(s);
+                    }
+                    a = srx.recv().await;
+                }
+                // A copy whose source record is gone (counted below).
+                (_, Some(_)) => b = trx.recv().await,
+                (Some(_), None) => unreachable!("handled above"),
+            }
         }
-    }
-    Ok((a.last().map_or(src_start, |r| r.offset), b.last().map_or(tgt_start, |r| r.offset)))
+        // Every other copy's source record is gone: compacted away, or before the log start (the
+        // scan did not even read those).
+        c.source_gone = map.copied() - c.matched - c.target_gone;
+        Ok::<Compared, StepError>(c)
+    };
+    let (_, _, c) = tokio::try_join!(
+        async { source_scan.await.map_err(kafka_error) },
+        async { target_scan.await.map_err(kafka_error) },
+        merge
+    )?;
+    Ok(c)
 }
