@@ -48,6 +48,18 @@ impl PartitionMap {
         self.runs.get(i).is_some_and(|r| r[1] <= tgt)
     }
 
+    /// The target offset of the copy of source offset `src`, if it was copied.
+    pub fn target_of(&self, src: i64) -> Option<i64> {
+        let i = self.runs.partition_point(|r| r[0] + r[2] <= src);
+        self.runs.get(i).filter(|r| r[0] <= src).map(|r| r[1] + (src - r[0]))
+    }
+
+    /// The source offset of the record copied to target offset `tgt`, if it holds a copy.
+    pub fn source_of(&self, tgt: i64) -> Option<i64> {
+        let i = self.runs.partition_point(|r| r[1] + r[2] <= tgt);
+        self.runs.get(i).filter(|r| r[1] <= tgt).map(|r| r[0] + (tgt - r[1]))
+    }
+
     /// Where a consumer that has consumed every source record before `committed` starts on the
     /// target without losing anything: the first target record it has not seen, copied or new
     /// (records producers wrote to the target between copies). Also returns how many copied
@@ -134,6 +146,16 @@ mod tests {
         assert_eq!(m.copied(), 6);
         assert_eq!(m.next, Some(8));
         assert!(m.is_copy(4) && m.is_copy(9) && !m.is_copy(5) && !m.is_copy(10));
+    }
+
+    #[test]
+    fn offsets_translate_both_ways_across_source_gaps() {
+        // Source offsets 3 and 4 hold no record (a transaction marker, a compacted record).
+        let m = map(&[(0, 0), (1, 1), (2, 2), (5, 3), (6, 4), (7, 9)]);
+        assert_eq!([0, 2, 5, 6, 7].map(|s| m.target_of(s)), [0, 2, 3, 4, 9].map(Some));
+        assert_eq!([3, 4, 8, -1].map(|s| m.target_of(s)), [None; 4]);
+        assert_eq!([0, 3, 4, 9].map(|t| m.source_of(t)), [0, 5, 6, 7].map(Some));
+        assert_eq!([5, 8, 10].map(|t| m.source_of(t)), [None; 3]);
     }
 
     #[test]

@@ -221,6 +221,8 @@ impl Cluster {
             ("enable.auto.commit", "false".to_string()),
             ("enable.auto.offset.store", "false".to_string()),
             ("enable.partition.eof", "false".to_string()),
+            // Committed records only, whatever the plan's properties say: what a copy holds.
+            ("isolation.level", "read_committed".to_string()),
             ("auto.offset.reset", "error".to_string()),
             // Brokers answer a fetch when data is there; tansu waits the full fetch.wait.max.ms every time.
             ("fetch.wait.max.ms", "100".to_string()),

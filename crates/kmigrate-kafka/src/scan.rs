@@ -139,9 +139,15 @@ impl Cluster {
                         });
                     }
                     // Quiet without an EOF event (librdkafka signals EOF once per offset): compare
-                    // the position with the high watermark of the last fetch answer.
+                    // the position with the high watermark of the last fetch answer. The
+                    // consumer's position counts transaction markers, never delivered as records.
                     None if last_progress.elapsed() >= END_PROBE && last_probe.elapsed() >= END_PROBE => {
                         last_probe = Instant::now();
+                        if let Ok(tpl) = consumer.position()
+                            && let Some(Offset::Offset(o)) = tpl.elements().first().map(|e| e.offset())
+                        {
+                            position = position.max(o);
+                        }
                         if crate::ffi::cached_watermarks(consumer.client(), &tp.topic, tp.partition)
                             .is_some_and(|(_, high)| position >= high)
                         {
@@ -162,6 +168,8 @@ impl Cluster {
             ("enable.auto.commit", "false".to_string()),
             ("enable.auto.offset.store", "false".to_string()),
             ("enable.partition.eof", "true".to_string()),
+            // What a copy reads: committed records only (kmigrate's setting wins over the plan's).
+            ("isolation.level", "read_committed".to_string()),
             ("auto.offset.reset", "error".to_string()),
             ("fetch.wait.max.ms", "50".to_string()),
             ("queued.max.messages.kbytes", (16 * 1024).to_string()),

@@ -149,8 +149,32 @@ impl TestCluster {
             .set("linger.ms", "5")
             .set("acks", "all")
             .set("message.timeout.ms", "20000")
+            // Records up to 64 MiB (a topic's max.message.bytes decides what the broker takes).
+            .set("message.max.bytes", "67108864")
             .create()
             .expect("creating a testkit producer")
+    }
+
+    /// Produces `records` in one transaction of a transactional producer of its own, then commits
+    /// it, or aborts it (the records stay in the log, followed by an abort marker; `read_committed`
+    /// consumers skip them). Returns the offsets of the records.
+    pub async fn produce_transaction(&self, topic: &str, records: &[SeedRecord], commit: bool) -> Vec<i64> {
+        let producer: FutureProducer = self
+            .rd_config()
+            .set("transactional.id", crate::cluster::unique("kmigrate-testkit-txn"))
+            .set("linger.ms", "5")
+            .set("message.timeout.ms", "20000")
+            .create()
+            .expect("creating a testkit transactional producer");
+        tokio::task::block_in_place(|| producer.init_transactions(TIMEOUT))
+            .unwrap_or_else(|e| panic!("init_transactions on {}: {e}\n{}", self.label(), self.log_tail(30)));
+        producer.begin_transaction().expect("begin_transaction");
+        let offsets = produce_with(&producer, topic, records).await;
+        tokio::task::block_in_place(|| {
+            if commit { producer.commit_transaction(TIMEOUT) } else { producer.abort_transaction(TIMEOUT) }
+        })
+        .unwrap_or_else(|e| panic!("ending a transaction on {topic}: {e}"));
+        offsets
     }
 
     /// Produces `records` to `topic` and waits for every delivery. Returns the offsets, in order.

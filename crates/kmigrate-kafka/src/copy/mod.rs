@@ -5,35 +5,43 @@
 //! The pipe runs on a thread of its own (librdkafka's calls block). It reports every record the
 //! target *acknowledged*, with the offset the target gave it, so the caller can checkpoint only
 //! what is safe and build the exact source → target offset map. Memory is bounded by the
-//! consumer's prefetch queue and the producer's buffer, whatever the topic's size.
+//! consumer's prefetch queue and the producer's buffer, whatever the topic's size; both hold at
+//! least two of the largest records the topics allow.
 //!
-//! Partition ends are learned from the fetches themselves (partition EOF), not from ListOffsets:
-//! that works on brokers whose ListOffsets answers are unreliable (tansu's memory engine).
+//! Only committed records are read (`read_committed`): records of aborted transactions are not
+//! copied, and the offsets of transaction markers and aborted records are gaps in the source
+//! offsets the offset map crosses.
+//!
+//! A record the target refuses stops the copy (see `delivery`): nothing after it in its partition
+//! is written or reported, and the error names the record and the broker's reason.
+//!
+//! Partition ends are learned from the fetches themselves (partition EOF, and the consumer's
+//! position, which moves past transaction markers, against the high watermark of the last fetch
+//! answer), not from ListOffsets: that works on brokers whose ListOffsets answers are unreliable
+//! (tansu's memory engine).
+
+mod clients;
+mod delivery;
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
 use rdkafka::message::{BorrowedHeaders, BorrowedMessage, Message};
-use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer, PurgeConfig};
 use rdkafka::types::RDKafkaErrorCode;
-use rdkafka::{ClientContext, Offset, TopicPartitionList};
+use rdkafka::{Offset, TopicPartitionList};
 use tokio::sync::mpsc;
 
 use crate::client::Cluster;
 use crate::context::KContext;
 use crate::error::{Error, Result};
-
-/// One record the target acknowledged.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Delivery {
-    pub partition: i32,
-    pub source_offset: i64,
-    pub target_offset: i64,
-}
+use clients::{copy_consumer, copy_producer};
+pub use delivery::Delivery;
+use delivery::{DeliveryContext, Refusal, record_bytes};
 
 /// What the pipe reports, about every 200 ms.
 #[derive(Debug, Clone, Default)]
@@ -48,6 +56,8 @@ pub struct CopyProgress {
     /// Records on the source not read yet, from the high watermarks of the last fetch answers;
     /// `None` until a fetch has answered.
     pub lag: Option<u64>,
+    /// Records handed to the producer that the target has not acknowledged yet.
+    pub awaiting: u64,
 }
 
 /// How the pipe ended.
@@ -55,19 +65,27 @@ pub struct CopyProgress {
 pub enum CopyEnd {
     /// The cutover had passed and every partition was copied to its end.
     Finished,
-    /// Asked to stop; everything produced was flushed and reported.
+    /// Asked to stop; everything the target acknowledged was reported (records it had not
+    /// acknowledged within [`CopyOptions::stop_grace`] are found by the next run's reconciliation).
     Stopped,
 }
 
 /// Tuning of the pipe. The defaults aim at throughput with bounded memory.
 #[derive(Debug, Clone)]
 pub struct CopyOptions {
-    /// Bound of the consumer's prefetch queue and of the producer's buffer, each.
+    /// Bound of the consumer's prefetch queue and of the producer's buffer, each (raised to hold
+    /// two of the largest records the topics allow).
     pub buffer_kbytes: u32,
     pub linger: Duration,
     /// After the cutover is signalled, how long partitions must keep reporting "at end" before
     /// the copy finishes (covers fetches already in flight when the signal came).
     pub settle: Duration,
+    /// The source topic's `max.message.bytes`: the largest record batch it can hold.
+    pub source_max_bytes: Option<u64>,
+    /// The target topic's `max.message.bytes`: the largest record batch it takes.
+    pub target_max_bytes: Option<u64>,
+    /// After a stop, how long to wait for the target to acknowledge what was sent.
+    pub stop_grace: Duration,
 }
 
 impl Default for CopyOptions {
@@ -79,6 +97,9 @@ impl Default for CopyOptions {
             buffer_kbytes: 8 * 1024,
             linger: Duration::from_millis(20),
             settle: Duration::from_millis(1500),
+            source_max_bytes: None,
+            target_max_bytes: None,
+            stop_grace: Duration::from_secs(5),
         }
     }
 }
@@ -166,7 +187,8 @@ impl CopyPipe {
         self.control.cutover_passed.store(true, Ordering::SeqCst);
     }
 
-    /// Asks the pipe to stop consuming; records in flight are still flushed and reported.
+    /// Asks the pipe to stop consuming; what the target acknowledges within
+    /// [`CopyOptions::stop_grace`] is still reported. Every wait of the pipe honours it.
     pub fn stop(&self) {
         self.control.stop.store(true, Ordering::SeqCst);
     }
@@ -202,114 +224,6 @@ impl Drop for CopyPipe {
     }
 }
 
-fn copy_consumer(source: &Cluster, topic: &str, options: &CopyOptions) -> Result<BaseConsumer<KContext>> {
-    let config = &source.inner.config;
-    let extra = [
-        ("group.id", format!("kmigrate-copy-{topic}")),
-        ("enable.auto.commit", "false".to_string()),
-        ("enable.auto.offset.store", "false".to_string()),
-        ("enable.partition.eof", "true".to_string()),
-        // A resume offset the source no longer holds is an error, never a silent jump.
-        ("auto.offset.reset", "error".to_string()),
-        // Apache Kafka answers a fetch as soon as it has data (fetch.min.bytes = 1), so this only
-        // paces the polling of caught-up partitions (50 fetches a second per broker at most).
-        // tansu 0.6 waits the full fetch.wait.max.ms on every fetch and returns about one stored
-        // batch per partition: there it bounds the copy (50 ms: ~300k records/s; 20 ms: as fast
-        // as the target takes them; BENCHMARKS.md, "Copy throughput").
-        ("fetch.wait.max.ms", "20".to_string()),
-        // When the prefetch queue is full (the target is slower than the source), fetch again
-        // as soon as it has room: librdkafka's default waits a whole second, stalling the pipe.
-        ("fetch.queue.backoff.ms", "10".to_string()),
-        ("fetch.max.bytes", (64 * 1024 * 1024).to_string()),
-        ("max.partition.fetch.bytes", (16 * 1024 * 1024).to_string()),
-        ("queued.max.messages.kbytes", options.buffer_kbytes.to_string()),
-        ("check.crcs", "false".to_string()),
-    ];
-    config.client_config(&extra).create_with_context(KContext::new(&config.label, config.redactor())).map_err(
-        |e| Error::InvalidConfig {
-            label: config.label.clone(),
-            detail: config.redactor().scrub(&e.to_string()).into_owned(),
-        },
-    )
-}
-
-fn copy_producer(target: &Cluster, options: &CopyOptions) -> Result<BaseProducer<DeliveryContext>> {
-    let config = &target.inner.config;
-    let extra = [
-        ("enable.idempotence", "true".to_string()),
-        ("acks", "all".to_string()),
-        // The idempotent producer sends nothing before it has a producer id, which it asks a
-        // connected broker for after each metadata answer, else every 500 ms. With sparse
-        // connections (the default) the brokers learned from the bootstrap answer stay
-        // unconnected until something needs them, and the id came about a second after the
-        // start; connected at once, one is up when the next answer comes.
-        ("enable.sparse.connections", "false".to_string()),
-        ("linger.ms", options.linger.as_millis().to_string()),
-        ("batch.size", (1024 * 1024).to_string()),
-        ("batch.num.messages", "100000".to_string()),
-        ("queue.buffering.max.kbytes", options.buffer_kbytes.to_string()),
-        ("queue.buffering.max.messages", "1000000".to_string()),
-        ("compression.type", "none".to_string()),
-    ];
-    let context = DeliveryContext {
-        base: KContext::new(&config.label, config.redactor()),
-        delivered: Mutex::new(Vec::new()),
-        bytes: AtomicU64::new(0),
-        failure: Mutex::new(None),
-    };
-    config.client_config(&extra).create_with_context(context).map_err(|e| Error::InvalidConfig {
-        label: config.label.clone(),
-        detail: config.redactor().scrub(&e.to_string()).into_owned(),
-    })
-}
-
-/// Collects acknowledgements (called from `producer.poll` on the copy thread).
-struct DeliveryContext {
-    base: KContext,
-    delivered: Mutex<Vec<Delivery>>,
-    bytes: AtomicU64,
-    failure: Mutex<Option<String>>,
-}
-
-impl ClientContext for DeliveryContext {
-    fn log(&self, level: rdkafka::config::RDKafkaLogLevel, fac: &str, log_message: &str) {
-        self.base.log(level, fac, log_message);
-    }
-
-    fn error(&self, error: KafkaError, reason: &str) {
-        self.base.error(error, reason);
-    }
-}
-
-impl ProducerContext for DeliveryContext {
-    /// The source offset of the record.
-    type DeliveryOpaque = usize;
-
-    fn delivery(&self, result: &DeliveryResult<'_>, source_offset: usize) {
-        match result {
-            Ok(m) => {
-                let bytes = m.key().map_or(0, <[u8]>::len) + m.payload().map_or(0, <[u8]>::len);
-                self.bytes.fetch_add(bytes as u64, Ordering::Relaxed);
-                self.delivered.lock().expect("delivery lock").push(Delivery {
-                    partition: m.partition(),
-                    source_offset: source_offset as i64,
-                    target_offset: m.offset(),
-                });
-            }
-            Err((e, m)) => {
-                let mut failure = self.failure.lock().expect("delivery lock");
-                failure.get_or_insert_with(|| {
-                    format!(
-                        "the target refused record {}/{} (source offset {source_offset}): {e}",
-                        m.topic(),
-                        m.partition()
-                    )
-                });
-            }
-        }
-    }
-}
-
 struct Worker {
     topic: String,
     consumer: BaseConsumer<KContext>,
@@ -327,6 +241,9 @@ struct Worker {
     target: Cluster,
 }
 
+/// How long a copy that is not stopping waits for the target's last acknowledgements.
+const FINAL_FLUSH: Duration = Duration::from_secs(120);
+
 impl Worker {
     /// Assigns the partitions, after learning their leaders: librdkafka resolves a logical start
     /// offset (the beginning) only once it knows the leader, and when it does not yet, it retries
@@ -340,10 +257,15 @@ impl Worker {
             .map_err(|e| self.source.kafka_error("assigning partitions to copy", &e, Duration::ZERO))
     }
 
+    fn stopping(&self) -> bool {
+        self.control.stop.load(Ordering::SeqCst)
+    }
+
     fn run(&self) -> Result<CopyEnd> {
         self.assign()?;
         let mut at_end: BTreeMap<i32, bool> = self.partitions.iter().map(|p| (*p, false)).collect();
-        // Per partition: the next offset to read (known once a record was read, or from the start).
+        // Per partition: the next offset to read (known once a record was read, or from the start;
+        // past transaction markers once the consumer's position is read).
         let mut position: BTreeMap<i32, i64> = self.starts.clone();
         let mut last_probe = Instant::now();
         let mut cutover_seen: Option<Instant> = None;
@@ -353,16 +275,7 @@ impl Worker {
         'pipe: loop {
             // Housekeeping once per batch of records, not per record: at a few hundred thousand
             // records a second, clock reads, locks and empty polls of the producer add up.
-            if self.control.stop.load(Ordering::SeqCst) {
-                break;
-            }
-            if let Some(f) = self.producer.context().failure.lock().expect("delivery lock").clone() {
-                failure = Some(Error::Kafka {
-                    label: self.target.label().to_string(),
-                    operation: "copying".into(),
-                    code: None,
-                    detail: f,
-                });
+            if self.stopping() || self.producer.context().refused() {
                 break;
             }
             // Up to BATCH records, fewer when the source has nothing ready. Backpressure: when
@@ -372,9 +285,13 @@ impl Worker {
                     Some(Ok(m)) => {
                         at_end.insert(m.partition(), false);
                         position.insert(m.partition(), m.offset() + 1);
-                        if let Err(e) = self.produce(&m) {
-                            failure = Some(e);
-                            break 'pipe;
+                        match self.produce(&m) {
+                            Ok(true) => {}
+                            Ok(false) => break 'pipe,
+                            Err(e) => {
+                                failure = Some(e);
+                                break 'pipe;
+                            }
                         }
                     }
                     Some(Err(KafkaError::PartitionEOF(p))) => {
@@ -382,19 +299,7 @@ impl Worker {
                         break;
                     }
                     Some(Err(e)) => {
-                        let detail = if e.rdkafka_error_code() == Some(RDKafkaErrorCode::OffsetOutOfRange) {
-                            format!(
-                                "{e}: the source no longer holds the offset the copy continues from (retention deleted records before they were copied)"
-                            )
-                        } else {
-                            e.to_string()
-                        };
-                        failure = Some(Error::Kafka {
-                            code: e.rdkafka_error_code(),
-                            label: self.source_label.clone(),
-                            operation: format!("reading topic {}", self.topic),
-                            detail,
-                        });
+                        failure = Some(self.read_error(&e));
                         break 'pipe;
                     }
                     None => break,
@@ -408,9 +313,11 @@ impl Worker {
             let settled = cutover_seen.is_some_and(|t| t.elapsed() >= self.options.settle);
             // Every 200 ms, compare each position with the high watermark of the last fetch answer:
             // a partition may be at its end without an EOF event (librdkafka signals EOF once per
-            // offset), and one that was at its end is no longer once the watermark moves on.
+            // offset), and one that was at its end is no longer once the watermark moves on. The
+            // consumer's position counts transaction markers, which are never delivered as records.
             if last_probe.elapsed() >= Duration::from_millis(200) {
                 last_probe = Instant::now();
+                self.read_positions(&mut position);
                 for (p, end) in at_end.iter_mut() {
                     if let (Some((_, high)), Some(pos)) = (
                         crate::ffi::cached_watermarks(self.consumer.client(), &self.topic, *p),
@@ -431,32 +338,83 @@ impl Worker {
                 }
             }
         }
-        // Everything handed to the producer is either acknowledged and reported, or refused.
-        let flushed = self.producer.flush(Duration::from_secs(120));
-        self.producer.poll(Duration::ZERO);
+        // Everything handed to the producer is acknowledged and reported, or refused, or (when
+        // stopping) left to the next run's reconciliation.
+        let (unacknowledged, purged) = self.drain();
         self.report(&at_end, &position);
-        if let Some(f) = self.producer.context().failure.lock().expect("delivery lock").clone() {
-            failure.get_or_insert(Error::Kafka {
+        let refusal = self.producer.context().acks.lock().expect("delivery lock").failure().cloned();
+        if let Some(r) = refusal {
+            return Err(self.refused(&r));
+        }
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        // (A purge on stop makes the gap-less producer raise a fatal error of its own.)
+        if let Some((code, reason)) = self.producer.client().fatal_error().filter(|_| !purged) {
+            return Err(Error::Kafka {
+                code: Some(code),
                 label: self.target.label().to_string(),
-                operation: "copying".into(),
-                code: None,
-                detail: f,
+                operation: format!("copying topic {}", self.topic),
+                detail: reason,
             });
         }
-        if let Err(e) = flushed {
-            failure.get_or_insert(self.target.kafka_error(
-                "flushing copied records",
-                &e,
-                Duration::from_secs(120),
-            ));
+        if unacknowledged > 0 && !self.stopping() {
+            // (Only without a refusal, which is reported above.)
+            return Err(Error::Timeout {
+                label: self.target.label().to_string(),
+                operation: format!("waiting for the target to acknowledge {unacknowledged} copied records"),
+                waited: FINAL_FLUSH,
+            });
         }
-        match failure {
-            Some(e) => Err(e),
-            None => Ok(end),
+        Ok(end)
+    }
+
+    /// Waits for the target to acknowledge what the producer holds: at most [`FINAL_FLUSH`], or
+    /// [`CopyOptions::stop_grace`] once asked to stop or once a record was refused (the producer
+    /// then sends nothing more; records it holds for a retry would wait for ever). What is left
+    /// is purged; records of it the target may still write are found by the next run's
+    /// reconciliation. Returns how many records were left, and whether they were purged on a
+    /// stop (their purge is no refusal by the target).
+    fn drain(&self) -> (u64, bool) {
+        let started = Instant::now();
+        loop {
+            if self.producer.flush(Duration::from_millis(100)).is_ok() {
+                self.producer.poll(Duration::ZERO);
+                return (0, false);
+            }
+            let limit = if self.stopping() || self.producer.context().refused() {
+                self.options.stop_grace
+            } else {
+                FINAL_FLUSH
+            };
+            if started.elapsed() >= limit {
+                let left = self.producer.in_flight_count().max(0) as u64;
+                let refused = self.producer.context().refused();
+                self.producer.purge(PurgeConfig::default().queue().inflight());
+                self.producer.poll(Duration::ZERO);
+                if !refused {
+                    // Reports of the purged records are not refusals (nothing after them is
+                    // reported either: the partitions stay marked).
+                    self.producer.context().acks.lock().expect("delivery lock").forget_failures();
+                }
+                return (left, !refused);
+            }
         }
     }
 
-    fn produce(&self, m: &BorrowedMessage<'_>) -> Result<()> {
+    /// Moves each position on to the consumer's, which counts the transaction markers read.
+    fn read_positions(&self, position: &mut BTreeMap<i32, i64>) {
+        let Ok(tpl) = self.consumer.position() else { return };
+        for el in tpl.elements() {
+            if let Offset::Offset(o) = el.offset() {
+                let p = position.entry(el.partition()).or_insert(o);
+                *p = (*p).max(o);
+            }
+        }
+    }
+
+    /// Produces one record. `Ok(false)`: asked to stop while waiting for room in the buffer.
+    fn produce(&self, m: &BorrowedMessage<'_>) -> Result<bool> {
         let headers = m.headers().map(BorrowedHeaders::detach);
         let timestamp = match m.timestamp() {
             rdkafka::Timestamp::CreateTime(t) | rdkafka::Timestamp::LogAppendTime(t) if t >= 0 => Some(t),
@@ -470,13 +428,63 @@ impl Worker {
         record.headers = headers;
         loop {
             match self.producer.send(record) {
-                Ok(()) => return Ok(()),
+                Ok(()) => return Ok(true),
                 Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
                     record = back;
+                    if self.stopping() {
+                        return Ok(false);
+                    }
                     self.producer.poll(Duration::from_millis(5));
+                    if self.producer.context().refused() {
+                        return Ok(false);
+                    }
                 }
-                Err((e, _)) => return Err(self.target.kafka_error("copying a record", &e, Duration::ZERO)),
+                Err((e, _)) => {
+                    return Err(self.refused(&Refusal {
+                        partition: m.partition(),
+                        source_offset: m.offset(),
+                        code: e.rdkafka_error_code(),
+                        reason: e.to_string(),
+                        bytes: record_bytes(m),
+                    }));
+                }
             }
+        }
+    }
+
+    /// The copy's error for a record the target (or the producer) did not take.
+    fn refused(&self, r: &Refusal) -> Error {
+        let size = match (r.code, self.options.target_max_bytes) {
+            (Some(RDKafkaErrorCode::MessageSizeTooLarge), Some(limit)) => format!(
+                "{} bytes; the target topic takes record batches of at most {limit} bytes (max.message.bytes)",
+                r.bytes
+            ),
+            _ => format!("{} bytes", r.bytes),
+        };
+        Error::Kafka {
+            code: r.code,
+            label: self.target.label().to_string(),
+            operation: format!("copying topic {}", self.topic),
+            detail: format!(
+                "the target refused record {}/{} at source offset {} ({size}): {}; nothing from it on in partition {} was copied: fix the cause and run apply again, the copy continues with this record",
+                self.topic, r.partition, r.source_offset, r.reason, r.partition
+            ),
+        }
+    }
+
+    fn read_error(&self, e: &KafkaError) -> Error {
+        let detail = if e.rdkafka_error_code() == Some(RDKafkaErrorCode::OffsetOutOfRange) {
+            format!(
+                "{e}: the source no longer holds the offset the copy continues from (retention deleted records before they were copied)"
+            )
+        } else {
+            e.to_string()
+        };
+        Error::Kafka {
+            code: e.rdkafka_error_code(),
+            label: self.source_label.clone(),
+            operation: format!("reading topic {}", self.topic),
+            detail,
         }
     }
 
@@ -497,13 +505,14 @@ impl Worker {
     /// Sends the acknowledgements gathered so far; false if nobody listens any more.
     fn report(&self, at_end: &BTreeMap<i32, bool>, position: &BTreeMap<i32, i64>) -> bool {
         let deliveries =
-            std::mem::take(&mut *self.producer.context().delivered.lock().expect("delivery lock"));
+            std::mem::take(&mut self.producer.context().acks.lock().expect("delivery lock").delivered);
         let bytes = self.producer.context().bytes.swap(0, Ordering::Relaxed);
         let progress = CopyProgress {
             deliveries,
             bytes,
             at_end: at_end.iter().filter(|(_, e)| **e).map(|(p, _)| *p).collect(),
             lag: self.lag(position),
+            awaiting: self.producer.in_flight_count().max(0) as u64,
         };
         self.tx.blocking_send(progress).is_ok()
     }

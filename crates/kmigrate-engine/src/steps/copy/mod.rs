@@ -1,0 +1,237 @@
+//! `copy:<t>`: replicate every record of the topic to the same partition on the target, keep
+//! copying while producers still write to the source, and finish once the cutover has passed and
+//! every partition is copied to its end.
+//!
+//! The checkpoint (this step's outputs) holds, per partition, the offset map of the records the
+//! target acknowledged. A kill can leave acknowledged records that the checkpoint does not know:
+//! on resume they are found by reading the target after the last recorded copy and matching
+//! records, in order, against the source from the checkpoint on (same key, value, headers and
+//! timestamp: the fields the target keeps, see [`kept_fields`]). Copies land in source order
+//! (idempotent, gap-less producer), so the match is exact; target records that do not match are
+//! producers' new records (see `reconcile`).
+
+mod exact;
+mod reconcile;
+mod verify;
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use futures::{StreamExt, TryStreamExt};
+use kmigrate_dag::StepKind;
+use kmigrate_kafka::{Cluster, CopyEnd, CopyOptions, CopyPipe, Fields, TopicConfig};
+use serde::{Deserialize, Serialize};
+
+use super::context::{Context, kafka_error};
+use crate::offset_map::PartitionMap;
+use crate::state::StepStatus;
+use crate::walker::{StepError, StepHandle, StepOutcome, StepResult};
+pub use exact::{Exact, exact_from, exact_offsets};
+use reconcile::reconcile;
+pub use verify::{CopyCheck, verify};
+
+/// The checkpointed state of one topic's copy.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CopyState {
+    /// Keyed by partition number.
+    pub partitions: BTreeMap<i32, PartitionMap>,
+    #[serde(default)]
+    pub bytes: u64,
+    /// Every partition has been copied to its end at least once: the copy keeps up with the
+    /// source, so producers can be switched (the manual cutover gate waits for this).
+    #[serde(default)]
+    pub caught_up: bool,
+}
+
+impl CopyState {
+    pub fn copied(&self) -> u64 {
+        self.partitions.values().map(PartitionMap::copied).sum()
+    }
+}
+
+/// Partitions reconciled at once (each holds a short-lived consumer while it reads).
+const RECONCILE_PARALLEL: usize = 8;
+const SCAN_IDLE: Duration = Duration::from_secs(30);
+
+pub async fn run(ctx: &Context, h: &StepHandle) -> StepResult {
+    let topic = h.step.subject().unwrap_or_default().to_string();
+    let (source, target) = tokio::try_join!(ctx.source(), ctx.target())?;
+    let partitions = ctx.partitions(source, std::slice::from_ref(&topic)).await?;
+    let mut state: CopyState = serde_json::from_value(h.checkpoint.outputs(&h.id())).unwrap_or_default();
+
+    // Acknowledged but not checkpointed before a kill: find them on the target.
+    // Partitions are independent and each reconcile mostly waits (offset lookups, a fetch even
+    // of an empty target): run several at once.
+    let mut entries: Vec<PartitionMap> =
+        partitions.iter().map(|p| state.partitions.remove(&p.partition).unwrap_or_default()).collect();
+    // (The futures are built first: a closure inside the stream makes the step's future not
+    // provably Send.)
+    let (source_config, target_config) =
+        tokio::try_join!(topic_config(source, &topic), topic_config(target, &topic))?;
+    let fields = fields_of(&target_config);
+    let reconciles: Vec<_> = partitions
+        .iter()
+        .zip(entries.iter_mut())
+        .map(|(p, entry)| reconcile(source, target, p, entry, fields))
+        .collect();
+    let found: Vec<u64> =
+        futures::stream::iter(reconciles).buffered(RECONCILE_PARALLEL).try_collect().await?;
+    for (p, entry) in partitions.iter().zip(entries) {
+        state.partitions.insert(p.partition, entry);
+    }
+    let recovered: u64 = found.iter().sum();
+    if recovered > 0 {
+        h.warn(format!("found {recovered} records copied by an interrupted run; continuing after them"));
+    }
+    save(h, &state)?;
+
+    let starts: BTreeMap<i32, Option<i64>> =
+        partitions.iter().map(|p| (p.partition, state.partitions[&p.partition].next)).collect();
+    let options = CopyOptions {
+        source_max_bytes: max_message_bytes(&source_config),
+        target_max_bytes: max_message_bytes(&target_config),
+        ..CopyOptions::default()
+    };
+    let mut pipe = CopyPipe::start(source, target, &topic, &starts, options).map_err(kafka_error)?;
+    let started = Instant::now();
+    let copied_before = state.copied();
+    let mut last_save = Instant::now();
+    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    let mut stopping = false;
+    let mut lag: Option<u64> = None;
+    let mut awaiting = 0;
+    let mut cutover_signalled = false;
+    loop {
+        tokio::select! {
+            progress = pipe.next() => {
+                let Some(progress) = progress else { break };
+                for d in &progress.deliveries {
+                    state.partitions.entry(d.partition).or_default().record(d.source_offset, d.target_offset);
+                }
+                state.bytes += progress.bytes;
+                lag = progress.lag.or(lag);
+                awaiting = progress.awaiting;
+                let all_at_end = partitions.iter().all(|p| progress.at_end.contains(&p.partition));
+                if all_at_end && !state.caught_up {
+                    state.caught_up = true;
+                    save(h, &state)?;
+                }
+                if last_save.elapsed() >= Duration::from_secs(1) {
+                    last_save = Instant::now();
+                    save(h, &state)?;
+                    report(h, &state, copied_before, started, lag, awaiting);
+                }
+            }
+            _ = tick.tick() => {
+                if !cutover_signalled && h.checkpoint.status(StepKind::Cutover.as_str()) == Some(StepStatus::Done) {
+                    cutover_signalled = true;
+                    pipe.cutover_passed();
+                }
+                if !stopping && h.stop_requested() {
+                    stopping = true;
+                    pipe.stop();
+                }
+            }
+        }
+    }
+    let end = pipe.join().await;
+    save(h, &state)?;
+    report(h, &state, copied_before, started, lag, awaiting);
+    let end = end.map_err(kafka_error)?;
+    match end {
+        CopyEnd::Stopped => Ok(StepOutcome::Interrupted),
+        CopyEnd::Finished => {
+            let secs = started.elapsed().as_secs_f64().max(0.001);
+            let this_run = state.copied() - copied_before;
+            let summary = if this_run == 0 {
+                format!(
+                    "copied {} records ({}) in {} partitions; nothing more to copy",
+                    state.copied(),
+                    human_bytes(state.bytes),
+                    state.partitions.len()
+                )
+            } else {
+                format!(
+                    "copied {} records ({}) in {} partitions; this run {} records at {:.0} records/s",
+                    state.copied(),
+                    human_bytes(state.bytes),
+                    state.partitions.len(),
+                    this_run,
+                    this_run as f64 / secs
+                )
+            };
+            Ok(StepOutcome::Done {
+                summary,
+                outputs: serde_json::to_value(&state).expect("copy state serializes"),
+            })
+        }
+    }
+}
+
+fn save(h: &StepHandle, state: &CopyState) -> Result<(), StepError> {
+    h.save_outputs(serde_json::to_value(state).expect("copy state serializes"))
+}
+
+/// Progress of the copy: records and bytes so far, rates of this run, the records the source
+/// holds that are not read yet (the bar's total is copied + lag), and the records sent that the
+/// target has not acknowledged yet (a slow or unreachable target shows here).
+fn report(
+    h: &StepHandle,
+    state: &CopyState,
+    copied_before: u64,
+    started: Instant,
+    lag: Option<u64>,
+    awaiting: u64,
+) {
+    let secs = started.elapsed().as_secs_f64().max(0.001);
+    let this_run = state.copied() - copied_before;
+    let mut lag_text = lag.map_or(String::new(), |l| format!(", lag {l} records"));
+    if awaiting > 0 {
+        lag_text.push_str(&format!(", {awaiting} awaiting the target's acknowledgement"));
+    }
+    h.progress(
+        state.copied(),
+        lag.map(|l| state.copied() + l),
+        "records",
+        Some(format!(
+            "{} records, {} copied ({:.0} records/s, {:.1} MB/s{lag_text})",
+            state.copied(),
+            human_bytes(state.bytes),
+            this_run as f64 / secs,
+            state.bytes as f64 / 1e6 / secs
+        )),
+    );
+}
+
+fn human_bytes(b: u64) -> String {
+    match b {
+        b if b >= 1 << 30 => format!("{:.1} GiB", b as f64 / (1u64 << 30) as f64),
+        b if b >= 1 << 20 => format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64),
+        b if b >= 1 << 10 => format!("{:.1} KiB", b as f64 / 1024.0),
+        b => format!("{b} B"),
+    }
+}
+
+/// What a copy of `topic` keeps of each record on the target, and so what resume matching and
+/// verify compare: everything, or everything but the timestamp when the target topic stamps records
+/// with the broker's clock (`message.timestamp.type=LogAppendTime`, set on the topic or inherited
+/// from the broker's `log.message.timestamp.type`).
+pub async fn kept_fields(target: &Cluster, topic: &str) -> Result<Fields, StepError> {
+    Ok(fields_of(&topic_config(target, topic).await?))
+}
+
+fn fields_of(config: &TopicConfig) -> Fields {
+    let stamped = config.entries.get("message.timestamp.type").and_then(|v| v.value.as_deref())
+        == Some("LogAppendTime");
+    if stamped { Fields::WithoutTimestamp } else { Fields::All }
+}
+
+/// The largest record batch a topic holds (`max.message.bytes`, the topic's or its broker's).
+fn max_message_bytes(config: &TopicConfig) -> Option<u64> {
+    config.entries.get("max.message.bytes").and_then(|v| v.value.as_deref()).and_then(|v| v.parse().ok())
+}
+
+async fn topic_config(cluster: &Cluster, topic: &str) -> Result<TopicConfig, StepError> {
+    let mut configs = cluster.describe_topic_configs(&[topic]).await.map_err(kafka_error)?;
+    Ok(configs.remove(topic).unwrap_or_default())
+}

@@ -1,0 +1,192 @@
+//! Verification of the copies: every copied record still held on both sides matches its source.
+//!
+//! Both sides are compared over the same records: the source's records from the first copied
+//! offset to the copy's end, and the target's copies, each mapped back to its source offset
+//! through the offset map. The two scans stream `(source offset, digest)` pairs and are merged
+//! by source offset, so nothing is held in memory but the pairs in flight. A record only one side
+//! still holds is not a difference when that side's log lost it after the copy (compaction, or
+//! retention moving the log start): such records are counted and named in the summary as not
+//! compared. A source record the copy skipped, or two records that differ, are differences.
+
+use kmigrate_kafka::{Cluster, Fields, TopicPartition};
+use tokio::sync::mpsc;
+
+use super::super::context::{Context, kafka_error};
+use super::{CopyState, SCAN_IDLE, kept_fields};
+use crate::offset_map::PartitionMap;
+use crate::walker::{StepError, StepHandle};
+
+/// Differences found by [`verify`], and a line for the summary.
+pub struct CopyCheck {
+    pub problems: Vec<String>,
+    pub summary: Option<String>,
+}
+
+/// What the comparison of one partition found.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Compared {
+    /// Records held on both sides, compared.
+    matched: u64,
+    /// Copied records the source no longer holds (compacted away, or before its log start).
+    source_gone: u64,
+    /// Copies the target no longer holds.
+    target_gone: u64,
+    /// The first source record in the copied range that the copy skipped.
+    not_copied: Option<i64>,
+    /// The first record that differs: (source offset, target offset).
+    differs: Option<(i64, i64)>,
+}
+
+/// Compares every copied partition record by record.
+pub async fn verify(ctx: &Context, h: &StepHandle) -> Result<CopyCheck, StepError> {
+    if !ctx.plan.copies_data() {
+        return Ok(CopyCheck { problems: Vec::new(), summary: None });
+    }
+    let (source, target) = tokio::try_join!(ctx.source(), ctx.target())?;
+    let mut problems = Vec::new();
+    let mut partitions = 0;
+    let mut total = Compared::default();
+    let mut stamped = Vec::new();
+    for topic in ctx.topics(h) {
+        let state: CopyState =
+            serde_json::from_value(h.checkpoint.outputs(&format!("copy:{topic}"))).unwrap_or_default();
+        let fields =
+            if state.partitions.is_empty() { Fields::All } else { kept_fields(target, &topic).await? };
+        if fields == Fields::WithoutTimestamp {
+            stamped.push(topic.clone());
+        }
+        let copied: Vec<TopicPartition> = state
+            .partitions
+            .iter()
+            .filter(|(_, m)| m.copied() > 0)
+            .map(|(p, _)| TopicPartition::new(topic.clone(), *p))
+            .collect();
+        if copied.is_empty() {
+            continue;
+        }
+        let (source_starts, target_starts) =
+            tokio::try_join!(async { source.earliest_offsets(&copied).await.map_err(kafka_error) }, async {
+                target.earliest_offsets(&copied).await.map_err(kafka_error)
+            })?;
+        for p in &copied {
+            let map = &state.partitions[&p.partition];
+            let c = compare(source, target, p, map, (source_starts[p], target_starts[p]), fields).await?;
+            partitions += 1;
+            if let Some(s) = c.not_copied {
+                problems.push(format!("{p}: the source record at offset {s} was not copied"));
+            }
+            if let Some((s, t)) = c.differs {
+                problems.push(format!("{p}: records differ first at source offset {s} (target offset {t})"));
+            }
+            total.matched += c.matched;
+            total.source_gone += c.source_gone;
+            total.target_gone += c.target_gone;
+        }
+    }
+    let compared = if stamped.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " (keys, values and headers; not timestamps on {}, whose target topic stamps records with the broker's clock: message.timestamp.type=LogAppendTime)",
+            stamped.join(", ")
+        )
+    };
+    Ok(CopyCheck {
+        problems,
+        summary: (partitions > 0).then(|| {
+            format!(
+                "{} copied records in {partitions} partitions match the source{compared}{}",
+                total.matched,
+                not_compared(&total)
+            )
+        }),
+    })
+}
+
+/// The summary's note on the records that could not be compared, and why.
+fn not_compared(c: &Compared) -> String {
+    let mut why = Vec::new();
+    if c.source_gone > 0 {
+        why.push(format!(
+            "{} the source no longer holds (compacted away, or deleted by retention, after they were copied)",
+            c.source_gone
+        ));
+    }
+    if c.target_gone > 0 {
+        why.push(format!(
+            "{} the target no longer holds (compacted away, or deleted by retention)",
+            c.target_gone
+        ));
+    }
+    if why.is_empty() {
+        return String::new();
+    }
+    format!("; {} copied records could not be compared: {}", c.source_gone + c.target_gone, why.join("; "))
+}
+
+/// Scans both sides of one partition at once and merges them by source offset. `starts` are the
+/// log start offsets of the source and the target.
+async fn compare(
+    source: &Cluster,
+    target: &Cluster,
+    p: &TopicPartition,
+    map: &PartitionMap,
+    starts: (i64, i64),
+    fields: Fields,
+) -> Result<Compared, StepError> {
+    let (Some(first), Some(target_end)) = (map.first_source(), map.target_end()) else {
+        return Ok(Compared::default());
+    };
+    let source_end = map.next.unwrap_or(first);
+    let (stx, mut srx) = mpsc::channel::<(i64, u64)>(8192);
+    let (ttx, mut trx) = mpsc::channel::<(i64, u64)>(8192);
+    let source_scan = source.scan_partition(p, first.max(starts.0), Some(source_end), SCAN_IDLE, move |r| {
+        stx.blocking_send((r.offset, r.digest(fields))).is_ok()
+    });
+    let copies = map.clone();
+    let target_scan =
+        target.scan_partition(p, map.runs[0][1].max(starts.1), Some(target_end), SCAN_IDLE, move |r| {
+            match copies.source_of(r.offset) {
+                Some(s) => ttx.blocking_send((s, r.digest(fields))).is_ok(),
+                // A record producers wrote to the target.
+                None => true,
+            }
+        });
+    let merge = async {
+        let mut c = Compared::default();
+        let (mut a, mut b) = (srx.recv().await, trx.recv().await);
+        loop {
+            match (a, b) {
+                (None, None) => break,
+                (Some((s, ds)), Some((t, dt))) if s == t => {
+                    c.matched += 1;
+                    if ds != dt && c.differs.is_none() {
+                        c.differs = Some((s, map.target_of(s).unwrap_or(-1)));
+                    }
+                    (a, b) = (srx.recv().await, trx.recv().await);
+                }
+                (Some((s, _)), b_) if b_.is_none_or(|(t, _)| s < t) => {
+                    if map.target_of(s).is_some() {
+                        c.target_gone += 1;
+                    } else {
+                        c.not_copied.get_or_insert(s);
+                    }
+                    a = srx.recv().await;
+                }
+                // A copy whose source record is gone (counted below).
+                (_, Some(_)) => b = trx.recv().await,
+                (Some(_), None) => unreachable!("handled above"),
+            }
+        }
+        // Every other copy's source record is gone: compacted away, or before the log start (the
+        // scan did not even read those).
+        c.source_gone = map.copied() - c.matched - c.target_gone;
+        Ok::<Compared, StepError>(c)
+    };
+    let (_, _, c) = tokio::try_join!(
+        async { source_scan.await.map_err(kafka_error) },
+        async { target_scan.await.map_err(kafka_error) },
+        merge
+    )?;
+    Ok(c)
+}
