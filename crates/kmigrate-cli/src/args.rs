@@ -96,6 +96,12 @@ pub enum Command {
     /// Work with consumer offsets across the migration.
     #[command(subcommand)]
     Offsets(OffsetsCommand),
+
+    /// Print kmigrate's version; with -v, also the Kafka client library built in (librdkafka)
+    /// and its features: TLS, SASL mechanisms, OIDC, compression codecs.
+    ///
+    /// Example: kmigrate version -v
+    Version,
 }
 
 #[derive(Debug, Subcommand)]

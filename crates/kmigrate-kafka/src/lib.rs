@@ -15,7 +15,8 @@
 //!   active members ([`Cluster::commit_offsets`]);
 //! - timestamp inspection ([`Cluster::inspect_timestamps`]): whether records carry timestamps a by-time
 //!   lookup can use;
-//! - request counting per broker and request type from librdkafka statistics ([`RequestStats`]).
+//! - request counting per broker and request type from librdkafka statistics ([`RequestStats`]);
+//! - what the librdkafka built in can do ([`library_info`]: version, TLS, SASL, OIDC, codecs).
 //!
 //! Errors are typed ([`Error`]) and name the cluster ("source"/"target") and the topic, partition or group
 //! concerned. All `unsafe` code (librdkafka admin calls rdkafka's safe API lacks) lives in the private `ffi`
@@ -30,6 +31,7 @@ mod copy;
 mod error;
 mod ffi;
 mod groups;
+mod library;
 mod metadata;
 mod offsets;
 mod records;
@@ -45,6 +47,7 @@ pub use configs::{ConfigChange, ConfigSource, ConfigValue, TopicConfig};
 pub use copy::{CopyEnd, CopyOptions, CopyPipe, CopyProgress, Delivery};
 pub use error::{Error, GroupMember, Result};
 pub use groups::{GroupDescription, GroupListing, GroupState, Membership};
+pub use library::{LibraryInfo, library_info};
 pub use metadata::{BrokerInfo, ClusterMetadata, PartitionInfo, TopicInfo, is_internal_topic};
 pub use offsets::{TimeOffset, Watermarks};
 pub use records::{RecordTimestamp, SampledBytes};
