@@ -19,8 +19,8 @@
 //! - what the librdkafka built in can do ([`library_info`]: version, TLS, SASL, OIDC, codecs).
 //!
 //! Errors are typed ([`Error`]) and name the cluster ("source"/"target") and the topic, partition or group
-//! concerned. All `unsafe` code (librdkafka admin calls rdkafka's safe API lacks) lives in the private `ffi`
-//! module.
+//! concerned; a refused TLS connection says why ([`TlsProblem`]). All `unsafe` code (librdkafka calls
+//! rdkafka's safe API lacks) lives in the private `ffi` module.
 
 mod admin;
 mod client;
@@ -38,6 +38,7 @@ mod records;
 mod scan;
 mod stats;
 mod timestamps;
+mod tls;
 mod types;
 
 pub use admin::NewTopicSpec;
@@ -54,6 +55,7 @@ pub use records::{RecordTimestamp, SampledBytes};
 pub use scan::RecordData;
 pub use stats::{BrokerRequests, RequestStats};
 pub use timestamps::{PartitionTimestamps, TimestampKind, classify};
+pub use tls::TlsProblem;
 pub use types::TopicPartition;
 
 /// The librdkafka error codes carried by some [`Error`] variants.
