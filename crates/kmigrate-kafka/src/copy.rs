@@ -68,6 +68,9 @@ pub struct CopyOptions {
     /// After the cutover is signalled, how long partitions must keep reporting "at end" before
     /// the copy finishes (covers fetches already in flight when the signal came).
     pub settle: Duration,
+    /// The producer's `compression.type`: `none`, `gzip`, `snappy`, `lz4` or `zstd`. Default
+    /// `none`; kmigrate's engine decides it per topic (`kmigrate_engine::compression`).
+    pub compression: String,
 }
 
 impl Default for CopyOptions {
@@ -79,6 +82,7 @@ impl Default for CopyOptions {
             buffer_kbytes: 8 * 1024,
             linger: Duration::from_millis(20),
             settle: Duration::from_millis(1500),
+            compression: "none".to_string(),
         }
     }
 }
@@ -249,7 +253,7 @@ fn copy_producer(target: &Cluster, options: &CopyOptions) -> Result<BaseProducer
         ("batch.num.messages", "100000".to_string()),
         ("queue.buffering.max.kbytes", options.buffer_kbytes.to_string()),
         ("queue.buffering.max.messages", "1000000".to_string()),
-        ("compression.type", "none".to_string()),
+        ("compression.type", options.compression.clone()),
     ];
     let context = DeliveryContext {
         base: KContext::new(&config.label, config.redactor()),

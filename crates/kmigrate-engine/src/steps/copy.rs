@@ -19,6 +19,7 @@ use kmigrate_plan::{GroupSpec, OffsetStore};
 use serde::{Deserialize, Serialize};
 
 use super::context::{Context, kafka_error};
+use crate::compression::{CopyCompression, copy_compression};
 use crate::offset_map::PartitionMap;
 use crate::state::StepStatus;
 use crate::walker::{StepError, StepHandle, StepOutcome, StepResult};
@@ -34,6 +35,9 @@ pub struct CopyState {
     /// source, so producers can be switched (the manual cutover gate waits for this).
     #[serde(default)]
     pub caught_up: bool,
+    /// The codec this copy writes with (the last run's; see [`crate::compression`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compression: Option<String>,
 }
 
 impl CopyState {
@@ -78,8 +82,11 @@ pub async fn run(ctx: &Context, h: &StepHandle) -> StepResult {
 
     let starts: BTreeMap<i32, Option<i64>> =
         partitions.iter().map(|p| (p.partition, state.partitions[&p.partition].next)).collect();
-    let mut pipe =
-        CopyPipe::start(source, target, &topic, &starts, CopyOptions::default()).map_err(kafka_error)?;
+    let compression = compression_for(ctx, target, &topic, h).await?;
+    state.compression = Some(compression.codec.as_str().to_string());
+    let options =
+        CopyOptions { compression: compression.codec.as_str().to_string(), ..CopyOptions::default() };
+    let mut pipe = CopyPipe::start(source, target, &topic, &starts, options).map_err(kafka_error)?;
     let started = Instant::now();
     let copied_before = state.copied();
     let mut last_save = Instant::now();
@@ -137,7 +144,7 @@ pub async fn run(ctx: &Context, h: &StepHandle) -> StepResult {
                 )
             } else {
                 format!(
-                    "copied {} records ({}) in {} partitions; this run {} records at {:.0} records/s",
+                    "copied {} records ({}) in {} partitions, compressed with {compression}; this run {} records at {:.0} records/s",
                     state.copied(),
                     human_bytes(state.bytes),
                     state.partitions.len(),
@@ -151,6 +158,26 @@ pub async fn run(ctx: &Context, h: &StepHandle) -> StepResult {
             })
         }
     }
+}
+
+/// The codec of this topic's copy: the plan's `sync.compression`, else the target topic's own
+/// `compression.type` (as the topic step left it), else the default ([`crate::compression`]).
+async fn compression_for(
+    ctx: &Context,
+    target: &Cluster,
+    topic: &str,
+    h: &StepHandle,
+) -> Result<CopyCompression, StepError> {
+    let configs = target.describe_topic_configs(&[topic]).await.map_err(kafka_error)?;
+    let topic_type = configs.get(topic).and_then(|c| c.overrides().remove("compression.type"));
+    let chosen = copy_compression(ctx.plan.compression.map(|c| c.codec), topic_type.as_deref());
+    if let Some(to) = chosen.recompressed_to {
+        h.warn(format!(
+            "the copy writes {} (sync.compression) but topic {topic} on the target has compression.type {to}: the broker recompresses every batch",
+            chosen.codec
+        ));
+    }
+    Ok(chosen)
 }
 
 fn save(h: &StepHandle, state: &CopyState) -> Result<(), StepError> {
