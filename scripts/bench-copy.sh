@@ -23,10 +23,15 @@
 #   RECORDS=1000000 SMALL_RECORDS=200000 PARTITIONS=4 ROUNDS=1 scripts/bench-copy.sh
 #
 #   NO_BUILD=1         do not run cargo (use the binaries already in target/release)
+#   COMPRESSION        the codec of every writer (default none, the conditions of BENCHMARKS.md's
+#                      tables): the seeded source batches, the limit producer, kcat -P, and the copy
+#                      (`sync.compression`; not given to KMIGRATE_BASELINE, whose plans lack the key)
 #   KCAT_LIBRDKAFKA    a directory holding a current librdkafka.so.1 for kcat (Debian's kcat links
 #                      librdkafka 2.0.2, which cannot parse tansu's ApiVersions answer: "Read
-#                      underflow"). Default: the one rdkafka-sys builds from its bundled source
-#                      (target/*/build/rdkafka-sys-*/out/src), the librdkafka kmigrate links.
+#                      underflow"). Default: built once into the cache from the source that
+#                      rdkafka-sys bundles, the librdkafka kmigrate links statically (its CMake
+#                      build makes no shared library); zstd and gzip if libzstd-dev and zlib1g-dev
+#                      are installed.
 #   BENCH_OUT          where to keep logs and results (default: a temp directory, printed)
 #   KMIGRATE_BASELINE  another kmigrate binary (e.g. built from an older commit) to measure in the
 #                      same rounds, as "baseline": before/after figures under the same conditions
@@ -56,10 +61,20 @@ target_dir="${CARGO_TARGET_DIR:-$root/target}"
 kmigrate="$target_dir/release/kmigrate"
 seed="$target_dir/release/examples/bench_seed"
 
+COMPRESSION="${COMPRESSION:-none}"
+export BENCH_COMPRESSION="$COMPRESSION" # bench_seed's producer: the seeded source and the limit
+
 if [ -z "${KCAT_LIBRDKAFKA:-}" ]; then
-  so="$(ls -t "$target_dir"/*/build/rdkafka-sys-*/out/src/librdkafka.so.1 2>/dev/null | head -1 || true)"
-  [ -n "$so" ] || { echo "bench-copy: no librdkafka.so.1 found; set KCAT_LIBRDKAFKA" >&2; exit 1; }
-  KCAT_LIBRDKAFKA="$(dirname "$so")"
+  rdkafka_sys="$(awk '$0 == "name = \"rdkafka-sys\"" {getline; gsub(/version = |"/, ""); print; exit}' Cargo.lock)"
+  KCAT_LIBRDKAFKA="${KMIGRATE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kmigrate}/librdkafka-$rdkafka_sys/src"
+  if [ ! -e "$KCAT_LIBRDKAFKA/librdkafka.so.1" ]; then
+    bundled="$(ls -d "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/"rdkafka-sys-$rdkafka_sys"/librdkafka 2>/dev/null | head -1 || true)"
+    [ -n "$bundled" ] || { echo "bench-copy: no sources of rdkafka-sys $rdkafka_sys (cargo fetch); or set KCAT_LIBRDKAFKA" >&2; exit 1; }
+    echo "bench-copy: building librdkafka $rdkafka_sys as a shared library for kcat (once)" >&2
+    build="$(dirname "$KCAT_LIBRDKAFKA")"
+    rm -rf "$build" && mkdir -p "$build" && cp -a "$bundled/." "$build"
+    (cd "$build" && ./configure --disable-ssl --disable-gssapi --disable-curl >&2 && make -j"$(nproc)" libs >&2)
+  fi
 fi
 kcat_version="$( (LD_LIBRARY_PATH="$KCAT_LIBRDKAFKA" kcat -V 2>&1 || true) | grep -o 'librdkafka [0-9.]*' | head -1 || true)"
 
@@ -175,7 +190,7 @@ run_kcat() {
   b0=$(($(cpu_ticks "$src_pid") + $(cpu_ticks "$broker_pid")))
   # time -v reports the shell's waited-for children: both kcat processes.
   LD_LIBRARY_PATH="$KCAT_LIBRDKAFKA" timeout "$RUN_TIMEOUT" /usr/bin/time -v -o "$dir/time" bash -c \
-    "kcat -C -b '$src' -t bench -o beginning -e -q -f '%k\t%s\n' | kcat -P -b '$broker_addr' -t bench -K '\t'" \
+    "kcat -C -b '$src' -t bench -o beginning -e -q -f '%k\t%s\n' | kcat -P -b '$broker_addr' -t bench -K '\t' -X compression.type=$COMPRESSION" \
     2>"$dir/kcat.err"
   b1=$(($(cpu_ticks "$src_pid") + $(cpu_ticks "$broker_pid")))
   count="$("$seed" count "$broker_addr" bench)"
@@ -208,6 +223,7 @@ topics:
 data: synced
 sync:
   by: kmigrate
+$([ "$bin" = "$kmigrate" ] && echo "  compression: $COMPRESSION")
 cutover:
   at: "2024-01-01T00:00:00+00:00"
 EOF

@@ -144,6 +144,7 @@ async fn mutual_tls_works_with_files_inline_pem_and_an_encrypted_key() {
     match refused(wrong).await {
         e @ Error::InvalidConfig { .. } => {
             let text = e.to_string();
+            println!("{text}");
             assert!(text.starts_with("invalid client configuration for the target cluster"), "{text}");
             assert!(text.contains("ssl.key"), "names the key: {text}");
             assert!(!text.contains("not-the-key-password"), "{text}");

@@ -221,6 +221,17 @@ fn plain_text_secrets_are_a_warning() {
         assert_only_warnings(&props("    sasl.oauthbearer.client.secret: abc\n")).diagnostics.len(),
         1
     );
+    // A private key inline, and its password, are secrets; certificates are not.
+    let key = "    ssl.key.pem: |\n      -----BEGIN PRIVATE KEY-----\n      MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg\n      -----END PRIVATE KEY-----\n";
+    assert_eq!(assert_only_warnings(&props(key)).diagnostics.len(), 1);
+    assert_eq!(assert_only_warnings(&props("    ssl.key.password: k3y\n")).diagnostics.len(), 1);
+    let passphrase = "    sasl.oauthbearer.assertion.private.key.passphrase: k3y\n";
+    assert_eq!(assert_only_warnings(&props(passphrase)).diagnostics.len(), 1);
+    let cert = "    ssl.certificate.pem: |\n      -----BEGIN CERTIFICATE-----\n      MIIBszCCAVmgAwIBAgIUQ\n      -----END CERTIFICATE-----\n";
+    let p = run(&props(cert));
+    assert!(p.diagnostics.is_empty(), "{:?}", messages(&props(cert)));
+    // A YAML block keeps the PEM's lines.
+    assert_eq!(p.plan.unwrap().target.properties[0].value.raw.lines().count(), 3);
     assert!(found(&props("    sasl.password: \"${NEW_PASSWORD}\"\n")).is_empty());
     assert!(found(&props("    ssl.key.location: /etc/kafka/client.key\n")).is_empty());
 }
