@@ -98,10 +98,7 @@ impl Cluster {
         let admin: AdminClient<KContext> = config
             .client_config(&extra)
             .create_with_context(KContext::new(&config.label, config.redactor()))
-            .map_err(|e| Error::InvalidConfig {
-                label: config.label.clone(),
-                detail: config.redactor().scrub(&e.to_string()).into_owned(),
-            })?;
+            .map_err(|e| config.creation_error(&e))?;
         let pump = MainQueuePump::start(admin.inner());
         let cluster = Cluster {
             inner: Arc::new(Inner {
@@ -233,10 +230,7 @@ impl Cluster {
         config
             .client_config(&extra)
             .create_with_context(KContext::new(&config.label, config.redactor()))
-            .map_err(|e| Error::InvalidConfig {
-                label: config.label.clone(),
-                detail: config.redactor().scrub(&e.to_string()).into_owned(),
-            })
+            .map_err(|e| config.creation_error(&e))
     }
 
     /// A refused login or TLS connection: [`Error::Tls`] when librdkafka's text shows TLS.

@@ -14,6 +14,8 @@ use std::fmt;
 
 use rdkafka::ClientConfig;
 
+use crate::error::Error;
+
 /// How to reach one cluster.
 #[derive(Clone, PartialEq, Eq)]
 pub struct ClusterConfig {
@@ -43,6 +45,16 @@ impl ClusterConfig {
     /// The redactor for this configuration's sensitive values.
     pub(crate) fn redactor(&self) -> Redactor {
         Redactor::new(self.properties.iter().filter(|(k, _)| is_sensitive_key(k)).map(|(_, v)| v.as_str()))
+    }
+
+    /// The error of a client that librdkafka refused to create: [`Error::InvalidConfig`] naming the
+    /// cluster, redacted, with what to check when the text names a TLS file or key.
+    pub(crate) fn creation_error(&self, e: &rdkafka::error::KafkaError) -> Error {
+        let mut detail = self.redactor().scrub(&e.to_string()).into_owned();
+        if let Some(hint) = crate::tls::config_hint(&detail) {
+            detail = format!("{detail} ({hint})");
+        }
+        Error::InvalidConfig { label: self.label.clone(), detail }
     }
 
     /// The librdkafka configuration for a client of this cluster. `extra` are kmigrate's own settings for

@@ -229,12 +229,10 @@ fn copy_consumer(source: &Cluster, topic: &str, options: &CopyOptions) -> Result
         ("queued.max.messages.kbytes", options.buffer_kbytes.to_string()),
         ("check.crcs", "false".to_string()),
     ];
-    config.client_config(&extra).create_with_context(KContext::new(&config.label, config.redactor())).map_err(
-        |e| Error::InvalidConfig {
-            label: config.label.clone(),
-            detail: config.redactor().scrub(&e.to_string()).into_owned(),
-        },
-    )
+    config
+        .client_config(&extra)
+        .create_with_context(KContext::new(&config.label, config.redactor()))
+        .map_err(|e| config.creation_error(&e))
 }
 
 fn copy_producer(target: &Cluster, options: &CopyOptions) -> Result<BaseProducer<DeliveryContext>> {
@@ -261,10 +259,7 @@ fn copy_producer(target: &Cluster, options: &CopyOptions) -> Result<BaseProducer
         bytes: AtomicU64::new(0),
         failure: Mutex::new(None),
     };
-    config.client_config(&extra).create_with_context(context).map_err(|e| Error::InvalidConfig {
-        label: config.label.clone(),
-        detail: config.redactor().scrub(&e.to_string()).into_owned(),
-    })
+    config.client_config(&extra).create_with_context(context).map_err(|e| config.creation_error(&e))
 }
 
 /// Collects acknowledgements (called from `producer.poll` on the copy thread).

@@ -142,6 +142,28 @@ fn host_of(broker: &str) -> String {
     host.trim_start_matches('[').trim_end_matches(']').to_string()
 }
 
+/// What to check when librdkafka could not load a TLS file or key (its text says which property
+/// failed, then OpenSSL's terse reason, e.g. "PEM lib" for a wrong key password).
+pub(crate) fn config_hint(text: &str) -> Option<&'static str> {
+    if text.contains("ssl.key.location failed") || text.contains("ssl.key.pem failed") {
+        Some(
+            "the client's private key could not be read: check that ssl.key.location (or ssl.key.pem) is a \
+             PEM private key and, if it is encrypted, that ssl.key.password is its password",
+        )
+    } else if text.contains("ssl.certificate.location failed") || text.contains("ssl.certificate.pem failed")
+    {
+        Some("the client certificate could not be read: check that it is a PEM certificate")
+    } else if text.contains("ssl.ca.location failed") {
+        Some(
+            "the CA certificates could not be read: check that ssl.ca.location is a PEM file or a directory of them",
+        )
+    } else if text.contains("Private key check failed") {
+        Some("the private key does not belong to the client certificate")
+    } else {
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -181,6 +203,18 @@ mod tests {
         assert!(matches!(problem(refused, None), TlsProblem::UntrustedCertificate { .. }));
         assert_eq!(host_of("[::1]:9093"), "::1");
         assert_eq!(host_of("10.0.0.7:9093"), "10.0.0.7");
+    }
+
+    #[test]
+    fn unreadable_keys_are_explained() {
+        let wrong_password =
+            "Client creation error: ssl.key.location failed: error:0A080009:SSL routines::PEM lib";
+        assert!(config_hint(wrong_password).is_some_and(|h| h.contains("ssl.key.password")));
+        assert!(
+            config_hint("ssl.ca.location failed: No such file")
+                .is_some_and(|h| h.contains("ssl.ca.location"))
+        );
+        assert_eq!(config_hint("No such configuration property: \"sasl.mechanisms2\""), None);
     }
 
     #[test]
