@@ -37,6 +37,11 @@ case "$broker" in
   *) echo "QUICKSTART_BROKER=$broker: expected kafka or tansu" >&2; exit 64 ;;
 esac
 
+# librdkafka is built from source with CMake: say so before cargo fails on it.
+if ! command -v cmake >/dev/null; then
+  echo "quickstart: cmake not found: building librdkafka needs it (Debian/Ubuntu: apt-get install cmake; macOS: brew install cmake)" >&2
+  exit 1
+fi
 echo "==> building kmigrate"
 # Two commands: with a target flag (--example), cargo builds only the targets named.
 cargo build --quiet --locked -p kmigrate-cli --bin kmigrate

@@ -28,10 +28,15 @@
 #
 #   BROKER             kafka (default; needs Java 17+ and Maven: scripts/ensure-kafka.sh) or tansu
 #   NO_BUILD=1         do not run cargo (use the binaries already in target/release)
+#   COMPRESSION        the codec of every writer (default none, the conditions of BENCHMARKS.md's
+#                      tables): the seeded source batches, the limit producer, kcat -P, and the copy
+#                      (`sync.compression`; not given to KMIGRATE_BASELINE, whose plans lack the key)
 #   KCAT_LIBRDKAFKA    a directory holding a current librdkafka.so.1 for kcat (Debian's kcat links
 #                      librdkafka 2.0.2, which cannot parse tansu's ApiVersions answer: "Read
-#                      underflow"). Default: the one rdkafka-sys builds from its bundled source
-#                      (target/*/build/rdkafka-sys-*/out/src), the librdkafka kmigrate links.
+#                      underflow"). Default: built once into the cache from the source that
+#                      rdkafka-sys bundles, the librdkafka kmigrate links statically (its CMake
+#                      build makes no shared library); zstd and gzip if libzstd-dev and zlib1g-dev
+#                      are installed.
 #   BENCH_OUT          where to keep logs and results (default: a temp directory, printed)
 #   KMIGRATE_BASELINE  another kmigrate binary (e.g. built from an older commit) to measure in the
 #                      same rounds, as "baseline": before/after figures under the same conditions
@@ -68,16 +73,26 @@ kmigrate="$target_dir/release/kmigrate"
 seed="$target_dir/release/examples/bench_seed"
 local_broker="$target_dir/release/examples/local_broker"
 
+COMPRESSION="${COMPRESSION:-none}"
+export BENCH_COMPRESSION="$COMPRESSION" # bench_seed's producer: the seeded source and the limit
+
 if [ -z "${KCAT_LIBRDKAFKA:-}" ]; then
-  so="$(ls -t "$target_dir"/*/build/rdkafka-sys-*/out/src/librdkafka.so.1 2>/dev/null | head -1 || true)"
-  [ -n "$so" ] || { echo "bench-copy: no librdkafka.so.1 found; set KCAT_LIBRDKAFKA" >&2; exit 1; }
-  KCAT_LIBRDKAFKA="$(dirname "$so")"
+  rdkafka_sys="$(awk '$0 == "name = \"rdkafka-sys\"" {getline; gsub(/version = |"/, ""); print; exit}' Cargo.lock)"
+  KCAT_LIBRDKAFKA="${KMIGRATE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kmigrate}/librdkafka-$rdkafka_sys/src"
+  if [ ! -e "$KCAT_LIBRDKAFKA/librdkafka.so.1" ]; then
+    bundled="$(ls -d "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/"rdkafka-sys-$rdkafka_sys"/librdkafka 2>/dev/null | head -1 || true)"
+    [ -n "$bundled" ] || { echo "bench-copy: no sources of rdkafka-sys $rdkafka_sys (cargo fetch); or set KCAT_LIBRDKAFKA" >&2; exit 1; }
+    echo "bench-copy: building librdkafka $rdkafka_sys as a shared library for kcat (once)" >&2
+    build="$(dirname "$KCAT_LIBRDKAFKA")"
+    rm -rf "$build" && mkdir -p "$build" && cp -a "$bundled/." "$build"
+    (cd "$build" && ./configure --disable-ssl --disable-gssapi --disable-curl >&2 && make -j"$(nproc)" libs >&2)
+  fi
 fi
 kcat_version="$( (LD_LIBRARY_PATH="$KCAT_LIBRDKAFKA" kcat -V 2>&1 || true) | grep -o 'librdkafka [0-9.]*' | head -1 || true)"
 
 # kcat with kmigrate's own client settings (crates/kmigrate-kafka/src/copy.rs).
 KCAT_CONSUMER="-X fetch.wait.max.ms=20 -X fetch.queue.backoff.ms=10 -X fetch.max.bytes=67108864 -X max.partition.fetch.bytes=16777216 -X queued.max.messages.kbytes=8192 -X check.crcs=false"
-KCAT_PRODUCER="-X enable.idempotence=true -X acks=all -X linger.ms=20 -X batch.size=1048576 -X batch.num.messages=100000 -X queue.buffering.max.kbytes=8192 -X queue.buffering.max.messages=1000000 -X compression.type=none"
+KCAT_PRODUCER="-X enable.idempotence=true -X acks=all -X linger.ms=20 -X batch.size=1048576 -X batch.num.messages=100000 -X queue.buffering.max.kbytes=8192 -X queue.buffering.max.messages=1000000"
 
 out="${BENCH_OUT:-$(mktemp -d -t kmigrate-bench-XXXXXX)}"
 mkdir -p "$out"
@@ -219,7 +234,7 @@ run_kcat() {
   b0=$(($(cpu_ticks "$src_pid") + $(cpu_ticks "$broker_cpu_pid")))
   # time -v reports the shell's waited-for children: both kcat processes.
   LD_LIBRARY_PATH="$KCAT_LIBRDKAFKA" timeout "$RUN_TIMEOUT" /usr/bin/time -v -o "$dir/time" bash -c \
-    "kcat -C -b '$src' -t bench -o beginning -e -q -f '%k\t%s\n' $KCAT_CONSUMER | kcat -P -b '$broker_addr' -t bench -K '\t' $KCAT_PRODUCER" \
+    "kcat -C -b '$src' -t bench -o beginning -e -q -f '%k\t%s\n' $KCAT_CONSUMER | kcat -P -b '$broker_addr' -t bench -K '\t' $KCAT_PRODUCER -X compression.type=$COMPRESSION" \
     2>"$dir/kcat.err"
   b1=$(($(cpu_ticks "$src_pid") + $(cpu_ticks "$broker_cpu_pid")))
   count="$("$seed" count "$broker_addr" bench)"
@@ -252,6 +267,7 @@ topics:
 data: synced
 sync:
   by: kmigrate
+$([ "$bin" = "$kmigrate" ] && echo "  compression: $COMPRESSION")
 cutover:
   at: "2024-01-01T00:00:00+00:00"
 EOF

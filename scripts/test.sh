@@ -28,4 +28,10 @@ if [ -z "${KMIGRATE_TEST_SOURCE:-}" ]; then
   esac
 fi
 
+# librdkafka is built from source with CMake: say so before cargo fails on it.
+if ! command -v cmake >/dev/null; then
+  echo "test.sh: cmake not found: building librdkafka needs it (Debian/Ubuntu: apt-get install cmake; macOS: brew install cmake)" >&2
+  exit 1
+fi
+
 cargo test --workspace --locked "$@"

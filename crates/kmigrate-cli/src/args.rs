@@ -97,6 +97,12 @@ pub enum Command {
     #[command(subcommand)]
     Offsets(OffsetsCommand),
 
+    /// Print kmigrate's version; with -v, also the Kafka client library built in (librdkafka)
+    /// and its features: TLS, SASL mechanisms, OIDC, compression codecs.
+    ///
+    /// Example: kmigrate version -v
+    Version,
+
     /// Print a shell completion script.
     ///
     /// Example (bash): kmigrate completions bash > ~/.local/share/bash-completion/completions/kmigrate

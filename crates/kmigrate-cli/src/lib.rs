@@ -27,7 +27,7 @@ pub fn main() -> ExitCode {
     };
     logging::init(cli.global.verbose);
     let printer = Printer::new(cli.global.output, cli.global.color);
-    let code = match commands::run(cli.command, &printer) {
+    let code = match commands::run(cli.command, &cli.global, &printer) {
         Ok(code) => code,
         Err(e) => {
             printer.diagnostic(e.as_ref());

@@ -408,7 +408,7 @@ async fn steps_done_by_an_earlier_apply_are_marked_and_the_copy_counts_what_is_l
     for i in 0..3 {
         copied.record(i, i);
     }
-    let copy = CopyState { partitions: [(0, copied)].into(), bytes: 27, caught_up: false };
+    let copy = CopyState { partitions: [(0, copied)].into(), bytes: 27, ..CopyState::default() };
     set(&format!("copy:{orders}"), StepStatus::Running, None, serde_json::to_value(copy).unwrap());
     StateStore::new(s.dir.path().join(".kmigrate"), &plan.name).save(&state).unwrap();
     let state_file = std::fs::read(s.dir.path().join(".kmigrate/resume.state.json")).unwrap();

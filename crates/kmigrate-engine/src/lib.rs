@@ -1,11 +1,12 @@
 //! `kmigrate-engine` executes a plan: the walker that runs ready steps of the sealed DAG under a
 //! concurrency bound, the checkpoint (a versioned state file written atomically on every step
 //! transition), the per-plan lock, the typed events reported to the CLI, the strategy table that
-//! decides each group's start offsets, and the steps themselves, which act on the clusters
-//! through `kmigrate-kafka`.
+//! decides each group's start offsets, the rule for the copy's compression, and the steps
+//! themselves, which act on the clusters through `kmigrate-kafka`.
 
 pub mod apply;
 pub mod checkpoint;
+pub mod compression;
 pub mod events;
 pub mod lock;
 pub mod offset_map;

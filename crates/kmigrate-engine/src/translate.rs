@@ -91,7 +91,7 @@ mod tests {
         for i in 0..100 {
             map.record(i, i + 10); // 10 new records were written before the copy started
         }
-        let copy = CopyState { partitions: [(0, map)].into(), bytes: 0, caught_up: false };
+        let copy = CopyState { partitions: [(0, map)].into(), ..CopyState::default() };
         let mut state = State::new("p");
         let mut st = StepState::new("f".into(), serde_json::Value::Null);
         st.status = StepStatus::Done;

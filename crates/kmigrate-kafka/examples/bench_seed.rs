@@ -8,7 +8,8 @@
 //! `key-<i>`, a 200-byte printable value (no tab, no newline: kcat's line format can carry it), one
 //! header `seq=<i>` and an explicit CreateTime. It produces the way kmigrate's copy pipe does
 //! (idempotent, acks=all, the same batching), so run against the target it is the "limit": the
-//! fastest a copy could write those records there. It prints one JSON line with its own timing
+//! fastest a copy could write those records there. It compresses with `$BENCH_COMPRESSION`
+//! (default none). It prints one JSON line with its own timing
 //! (from creating the producer to the end of its flush) and the CPU seconds it used meanwhile.
 //!
 //! `count` reads a topic to its end (partition EOF, so it works on tansu's memory engine, whose
@@ -130,7 +131,9 @@ fn produce(bootstrap: &str, topic: &str, records: u64, partitions: i32) {
         .set("batch.num.messages", "100000")
         .set("queue.buffering.max.kbytes", (8 * 1024).to_string())
         .set("queue.buffering.max.messages", "1000000")
-        .set("compression.type", "none")
+        // BENCH_COMPRESSION (scripts/bench-copy.sh's COMPRESSION): the seeded source's batches,
+        // and what the limit writes.
+        .set("compression.type", std::env::var("BENCH_COMPRESSION").unwrap_or_else(|_| "none".into()))
         .create()
         .expect("producer");
     // The idempotent producer asks for its id after each metadata answer, else every 500 ms: a

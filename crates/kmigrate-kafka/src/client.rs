@@ -13,6 +13,7 @@ use crate::context::{KContext, is_auth_code};
 use crate::error::{Error, Result};
 use crate::ffi::{FfiError, MainQueuePump};
 use crate::stats::RequestStats;
+use crate::tls::{self, TlsSymptom};
 
 /// The error code of an rdkafka error (rdkafka's own accessor misses admin operation errors).
 pub(crate) fn error_code(e: &KafkaError) -> Option<RDKafkaErrorCode> {
@@ -80,7 +81,9 @@ impl Cluster {
     /// Connects and fetches the cluster's metadata, waiting at most `timeout`.
     ///
     /// Errors: [`Error::Unreachable`] (names the label, the bootstrap servers and how long it waited),
-    /// [`Error::AuthenticationFailed`] (returned as soon as librdkafka reports it), [`Error::InvalidConfig`].
+    /// [`Error::AuthenticationFailed`] and [`Error::Tls`] (returned as soon as librdkafka reports them;
+    /// a refused broker certificate is explained with OpenSSL's reason: untrusted CA, another host
+    /// name, expired), [`Error::InvalidConfig`].
     pub async fn connect(config: ClusterConfig, timeout: Duration) -> Result<Cluster> {
         Cluster::connect_with(config, ConnectOptions::new(timeout)).await
     }
@@ -95,10 +98,7 @@ impl Cluster {
         let admin: AdminClient<KContext> = config
             .client_config(&extra)
             .create_with_context(KContext::new(&config.label, config.redactor()))
-            .map_err(|e| Error::InvalidConfig {
-                label: config.label.clone(),
-                detail: config.redactor().scrub(&e.to_string()).into_owned(),
-            })?;
+            .map_err(|e| config.creation_error(&e))?;
         let pump = MainQueuePump::start(admin.inner());
         let cluster = Cluster {
             inner: Arc::new(Inner {
@@ -119,7 +119,7 @@ impl Cluster {
                 .blocking(move |inner| inner.admin.inner().fetch_metadata(None, slice).map(|_| ()))
                 .await;
             if let Some(detail) = cluster.context().auth_error() {
-                return Err(cluster.auth_failed(detail));
+                return Err(cluster.explain(cluster.auth_failed(detail)).await);
             }
             match result {
                 Err(e)
@@ -149,7 +149,7 @@ impl Cluster {
                 } else {
                     started.elapsed()
                 };
-                Err(cluster.connect_error(&e, waited))
+                Err(cluster.explain(cluster.connect_error(&e, waited)).await)
             }
         }
     }
@@ -233,17 +233,37 @@ impl Cluster {
         config
             .client_config(&extra)
             .create_with_context(KContext::new(&config.label, config.redactor()))
-            .map_err(|e| Error::InvalidConfig {
-                label: config.label.clone(),
-                detail: config.redactor().scrub(&e.to_string()).into_owned(),
-            })
+            .map_err(|e| config.creation_error(&e))
     }
 
+    /// A refused login or TLS connection: [`Error::Tls`] when librdkafka's text shows TLS.
     fn auth_failed(&self, detail: String) -> Error {
-        Error::AuthenticationFailed {
-            label: self.label().to_string(),
-            bootstrap: self.bootstrap_servers().to_string(),
-            detail,
+        let (label, bootstrap) = (self.label().to_string(), self.bootstrap_servers().to_string());
+        match tls::symptom(&detail) {
+            Some(symptom) => Error::Tls { label, bootstrap, problem: tls::problem(symptom, None), detail },
+            None => Error::AuthenticationFailed { label, bootstrap, detail },
+        }
+    }
+
+    /// Refines an error caused by OpenSSL refusing a broker's certificate with OpenSSL's reason,
+    /// which librdkafka's text leaves out (a wrong CA and another host name read the same): one
+    /// more connection, as strict as the failed one, with a verification callback.
+    async fn explain(&self, e: Error) -> Error {
+        let Error::Tls { label, bootstrap, detail, .. } = &e else { return e };
+        let Some(symptom @ TlsSymptom::BrokerCertificateRefused) = tls::symptom(detail) else { return e };
+        let config = self.inner.config.client_config(&[]);
+        let rejection = tokio::task::spawn_blocking(move || {
+            crate::ffi::probe_certificate(&config, Duration::from_secs(5))
+        })
+        .await
+        .ok()
+        .flatten();
+        tracing::debug!(cluster = %label, ?rejection, "broker certificate probed");
+        Error::Tls {
+            label: label.clone(),
+            bootstrap: bootstrap.clone(),
+            problem: tls::problem(symptom, rejection.as_ref()),
+            detail: detail.clone(),
         }
     }
 

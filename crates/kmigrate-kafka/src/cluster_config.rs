@@ -5,13 +5,16 @@
 //! - the `debug` property can never enable librdkafka's `conf` context (which dumps the configuration): `conf`
 //!   is dropped and `all` is expanded to every context except `conf`;
 //! - every librdkafka log line and error text passes through a [`Redactor`] that replaces the values of
-//!   sensitive properties (passwords, secrets, tokens, keys, user names) by `[redacted]`.
+//!   sensitive properties (passwords, secrets, tokens, keys, user names) by `[redacted]`: whole, and,
+//!   for multi-line values such as an inline PEM key, line by line too.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 
 use rdkafka::ClientConfig;
+
+use crate::error::Error;
 
 /// How to reach one cluster.
 #[derive(Clone, PartialEq, Eq)]
@@ -56,27 +59,24 @@ impl ClusterConfig {
 
     /// The redactor for this configuration's sensitive values.
     pub(crate) fn redactor(&self) -> Redactor {
-        let mut secrets: Vec<String> = self
-            .properties
-            .iter()
-            .filter(|(k, v)| is_sensitive_key(k) && v.len() >= Redactor::MIN_LEN)
-            .map(|(_, v)| v.clone())
-            .collect();
+        let mut secrets: Vec<&str> =
+            self.properties.iter().filter(|(k, _)| is_sensitive_key(k)).map(|(_, v)| v.as_str()).collect();
         if self.bootstrap_template.is_some() {
             // Resolved from the environment: neither the list nor any of its addresses is shown.
-            secrets.push(self.bootstrap_servers.clone());
-            secrets.extend(
-                self.bootstrap_servers
-                    .split(',')
-                    .map(str::trim)
-                    .filter(|a| a.len() >= Redactor::MIN_LEN)
-                    .map(String::from),
-            );
+            secrets.push(&self.bootstrap_servers);
+            secrets.extend(self.bootstrap_servers.split(',').map(str::trim));
         }
-        // Longest first, so that a secret containing another one is replaced whole.
-        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
-        secrets.dedup();
-        Redactor { secrets }
+        Redactor::new(secrets)
+    }
+
+    /// The error of a client that librdkafka refused to create: [`Error::InvalidConfig`] naming the
+    /// cluster, redacted, with what to check when the text names a TLS file or key.
+    pub(crate) fn creation_error(&self, e: &rdkafka::error::KafkaError) -> Error {
+        let mut detail = self.redactor().scrub(&e.to_string()).into_owned();
+        if let Some(hint) = crate::tls::config_hint(&detail) {
+            detail = format!("{detail} ({hint})");
+        }
+        Error::InvalidConfig { label: self.label.clone(), detail }
     }
 
     /// The librdkafka configuration for a client of this cluster. `extra` are kmigrate's own settings for
@@ -176,6 +176,38 @@ impl Redactor {
     /// Values shorter than this are not searched for (a one-letter "secret" would mangle every line; such a
     /// value is not a credential anyway).
     const MIN_LEN: usize = 3;
+
+    /// Lines of a multi-line secret shorter than this are not searched for on their own (the last,
+    /// short line of a PEM body).
+    const MIN_LINE_LEN: usize = 8;
+
+    /// A redactor of `secrets`. A multi-line value (PEM: `ssl.key.pem`, a private key inline) is
+    /// searched for whole, with its line breaks escaped as `Debug` formatting writes them, and line by
+    /// line, since a message may quote one line of it; the `-----BEGIN ...-----` armour lines are
+    /// not secret and are left alone.
+    pub(crate) fn new<'a>(secrets: impl IntoIterator<Item = &'a str>) -> Redactor {
+        let mut out: Vec<String> = Vec::new();
+        for value in secrets {
+            if value.len() < Self::MIN_LEN {
+                continue;
+            }
+            out.push(value.to_string());
+            if value.contains('\n') {
+                out.push(value.replace('\r', "\\r").replace('\n', "\\n"));
+                out.extend(
+                    value
+                        .lines()
+                        .map(|l| l.trim())
+                        .filter(|l| l.len() >= Self::MIN_LINE_LEN && !l.starts_with("-----"))
+                        .map(str::to_string),
+                );
+            }
+        }
+        // Longest first, so that a secret containing another one is replaced whole.
+        out.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        out.dedup();
+        Redactor { secrets: out }
+    }
 
     pub(crate) fn scrub<'a>(&self, text: &'a str) -> Cow<'a, str> {
         if !self.secrets.iter().any(|s| text.contains(s.as_str())) {
@@ -283,6 +315,34 @@ mod tests {
         assert!(matches!(r.scrub("nothing here"), Cow::Borrowed(_)));
     }
 
+    /// A private key inline (PEM, several lines) is redacted whole, escaped, and line by line; its
+    /// armour lines are not secrets.
+    #[test]
+    fn multi_line_pem_values_are_redacted_whole_and_by_line() {
+        let body = [
+            "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj",
+            "MzEfYyjiWA4R4/M2bS1GB4t7NXp98C3SC6dVMvDuictGeurT8jNbvJZHtCSuYEvu",
+            "Zm9v",
+        ];
+        let pem = format!("-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n", body.join("\n"));
+        let c = ClusterConfig::new("target", "b:9093")
+            .with_property("ssl.key.pem", &pem)
+            .with_property("ssl.key.password", "key-pass-123");
+        let r = c.redactor();
+        assert_eq!(r.scrub(&format!("key: {pem} end")), "key: [redacted] end");
+        assert_eq!(r.scrub(&format!("{pem:?}")), "\"[redacted]\"");
+        assert_eq!(r.scrub(&format!("line 2 is {}, ok", body[1])), "line 2 is [redacted], ok");
+        // With Windows line ends too.
+        let crlf = pem.replace('\n', "\r\n");
+        let r = c.with_property("ssl.key.pem", &crlf).redactor();
+        assert_eq!(r.scrub(&crlf), "[redacted]");
+        assert_eq!(r.scrub(&format!("at {}", body[0])), "at [redacted]");
+        // Armour lines and a short last line stay readable.
+        assert_eq!(r.scrub("no -----BEGIN PRIVATE KEY----- found"), "no -----BEGIN PRIVATE KEY----- found");
+        assert_eq!(r.scrub("Zm9v"), "Zm9v");
+        assert_eq!(r.scrub("wrong key-pass-123"), "wrong [redacted]");
+    }
+
     #[test]
     fn client_config_sets_bootstrap_and_client_id() {
         let c = cfg().with_property("bootstrap.servers", "elsewhere:1");
@@ -291,6 +351,9 @@ mod tests {
         assert_eq!(rd.get("client.id"), Some("kmigrate-source"));
         assert_eq!(rd.get("group.id"), Some("g"));
         assert!(is_sensitive_key("ssl.key.pem"));
+        assert!(is_sensitive_key("ssl.key.password"));
+        assert!(is_sensitive_key("ssl.keystore.password"));
+        assert!(is_sensitive_key("sasl.oauthbearer.assertion.private.key.pem"));
         assert!(is_sensitive_key("sasl.oauthbearer.client.secret"));
         assert!(!is_sensitive_key("security.protocol"));
     }

@@ -12,6 +12,7 @@ use tokio::sync::watch;
 
 use crate::cluster_config::Redactor;
 use crate::stats::RequestStats;
+use crate::tls::{self, TlsSymptom};
 
 /// Context shared by every librdkafka client kmigrate creates for one cluster.
 pub(crate) struct KContext {
@@ -45,7 +46,8 @@ impl KContext {
         self.last_error.lock().unwrap().clone()
     }
 
-    /// The last authentication / TLS failure librdkafka reported (redacted), if any.
+    /// The last authentication / TLS failure librdkafka reported (redacted), if any: refused SASL
+    /// credentials, a TLS handshake error, or a broker refusing the client certificate.
     pub(crate) fn auth_error(&self) -> Option<String> {
         self.auth_error.lock().unwrap().clone()
     }
@@ -106,7 +108,13 @@ impl ClientContext for KContext {
     fn error(&self, error: KafkaError, reason: &str) {
         let reason = self.redactor.scrub(reason).into_owned();
         let code = error.rdkafka_error_code();
-        if code.is_some_and(is_auth_code) {
+        // A broker refusing the client's certificate sends a TLS alert that librdkafka reports as a
+        // transport failure (TLS 1.3: after the handshake); it is as final as a refused password.
+        let tls_refusal = matches!(
+            tls::symptom(&reason),
+            Some(TlsSymptom::BrokerCertificateRefused | TlsSymptom::ClientCertificateRefused)
+        );
+        if code.is_some_and(is_auth_code) || tls_refusal {
             *self.auth_error.lock().unwrap() = Some(reason.clone());
         }
         *self.last_error.lock().unwrap() = Some(reason.clone());

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use rdkafka::types::RDKafkaErrorCode;
 
+use crate::tls::TlsProblem;
 use crate::types::TopicPartition;
 
 /// Result of a cluster operation.
@@ -47,9 +48,14 @@ pub enum Error {
     )]
     Unreachable { label: String, bootstrap: String, waited: Duration, detail: String, refused: bool },
 
-    /// The brokers refused the credentials (SASL) or the TLS handshake failed.
+    /// The brokers refused the credentials (SASL).
     #[error("authentication failed on the {label} cluster ({bootstrap}): {detail}")]
     AuthenticationFailed { label: String, bootstrap: String, detail: String },
+
+    /// The TLS connection to the brokers failed: `problem` says why and what to change, `detail` is
+    /// librdkafka's text.
+    #[error("TLS connection to the {label} cluster ({bootstrap}) failed: {problem}{}", detail_suffix(detail))]
+    Tls { label: String, bootstrap: String, problem: TlsProblem, detail: String },
 
     /// The principal lacks a permission the operation needs.
     #[error("not authorized on the {label} cluster to {operation}: {detail}")]

@@ -15,11 +15,12 @@
 //!   active members ([`Cluster::commit_offsets`]);
 //! - timestamp inspection ([`Cluster::inspect_timestamps`]): whether records carry timestamps a by-time
 //!   lookup can use;
-//! - request counting per broker and request type from librdkafka statistics ([`RequestStats`]).
+//! - request counting per broker and request type from librdkafka statistics ([`RequestStats`]);
+//! - what the librdkafka built in can do ([`library_info`]: version, TLS, SASL, OIDC, codecs).
 //!
 //! Errors are typed ([`Error`]) and name the cluster ("source"/"target") and the topic, partition or group
-//! concerned. All `unsafe` code (librdkafka admin calls rdkafka's safe API lacks) lives in the private `ffi`
-//! module.
+//! concerned; a refused TLS connection says why ([`TlsProblem`]). All `unsafe` code (librdkafka calls
+//! rdkafka's safe API lacks) lives in the private `ffi` module.
 
 mod admin;
 mod client;
@@ -30,12 +31,14 @@ mod copy;
 mod error;
 mod ffi;
 mod groups;
+mod library;
 mod metadata;
 mod offsets;
 mod records;
 mod scan;
 mod stats;
 mod timestamps;
+mod tls;
 mod types;
 
 pub use admin::NewTopicSpec;
@@ -45,12 +48,14 @@ pub use configs::{ConfigChange, ConfigSource, ConfigValue, TopicConfig};
 pub use copy::{CopyEnd, CopyOptions, CopyPipe, CopyProgress, Delivery};
 pub use error::{Error, GroupMember, Result};
 pub use groups::{GroupDescription, GroupListing, GroupState, Membership};
+pub use library::{LibraryInfo, library_info};
 pub use metadata::{BrokerInfo, ClusterMetadata, PartitionInfo, TopicInfo, is_internal_topic};
 pub use offsets::{TimeOffset, Watermarks};
 pub use records::{RecordTimestamp, SampledBytes};
 pub use scan::{Fields, RecordData};
 pub use stats::{BrokerRequests, RequestStats};
 pub use timestamps::{PartitionTimestamps, TimestampKind, classify};
+pub use tls::TlsProblem;
 pub use types::TopicPartition;
 
 /// The librdkafka error codes carried by some [`Error`] variants.

@@ -177,9 +177,6 @@ impl Cluster {
         config
             .client_config(&extra)
             .create_with_context(crate::context::KContext::new(&config.label, config.redactor()))
-            .map_err(|e| Error::InvalidConfig {
-                label: config.label.clone(),
-                detail: config.redactor().scrub(&e.to_string()).into_owned(),
-            })
+            .map_err(|e| config.creation_error(&e))
     }
 }

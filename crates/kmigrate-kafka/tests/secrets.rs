@@ -14,9 +14,11 @@ use kmigrate_testkit::{KafkaOptions, Listener, SaslUser, TestCluster, unique};
 
 const PASSWORD: &str = "kmigrate-secret-marker-5f0b8e21";
 const USERNAME: &str = "kmigrate-user-marker-77c1d0";
+const KEY_PASSWORD: &str = "kmigrate-key-password-marker-0a4e";
 
-/// Apache Kafka, a broker of the test's own with a SASL listener: every call kmigrate makes, over
-/// plaintext and over SASL (SCRAM accepted, PLAIN refused), at TRACE with every librdkafka debug context.
+/// Apache Kafka, a broker of the test's own with a SASL_SSL listener: every call kmigrate makes, over
+/// plaintext and over SASL_SSL (SCRAM accepted, PLAIN refused) with the CA, a client certificate and
+/// its encrypted key inline (PEM) and the key's password, at TRACE with every librdkafka debug context.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn secret_values_never_appear_in_logs() {
     let buffer = Buffer::default();
@@ -27,12 +29,14 @@ async fn secret_values_never_appear_in_logs() {
         .with_writer(move || writer.clone())
         .init();
 
-    // Apache Kafka with a SASL listener that knows the marker credentials, and a plaintext one.
+    // Apache Kafka with a SASL_SSL listener that knows the marker credentials, and a plaintext one.
     let user = SaslUser { name: USERNAME.into(), password: PASSWORD.into() };
     let c = TestCluster::start_kafka(
         "source",
-        KafkaOptions { listener: Listener::SaslPlaintext { users: vec![user] }, ..Default::default() },
+        KafkaOptions { listener: Listener::SaslSsl { users: vec![user] }, ..Default::default() },
     );
+    let tls = c.kafka().unwrap().tls().unwrap().clone();
+    let (_, encrypted_key) = tls.encrypted_client_key(KEY_PASSWORD).unwrap();
     // Plaintext connection, so the SASL properties are unused but set (the marker must still never be
     // printed), and every debug context requested, including `conf`, which dumps the configuration.
     let cfg = ClusterConfig::new("source", c.seed_bootstrap())
@@ -54,13 +58,18 @@ async fn secret_values_never_appear_in_logs() {
     k.list_groups().await.unwrap();
     drop(k);
 
-    // The SASL paths too: a session authenticated with the marker credentials (SCRAM-SHA-512), and
-    // one refused (PLAIN, the marker user with the marker password reversed).
+    // The SASL_SSL paths too: a session authenticated with the marker credentials (SCRAM-SHA-512),
+    // and one refused (PLAIN, the marker user with the marker password reversed). The client key
+    // is loaded (and decrypted) though this broker asks for no client certificate.
     let sasl = ClusterConfig::new("target", c.bootstrap())
-        .with_property("security.protocol", "SASL_PLAINTEXT")
+        .with_property("security.protocol", "SASL_SSL")
         .with_property("sasl.mechanism", "SCRAM-SHA-512")
         .with_property("sasl.username", USERNAME)
         .with_property("sasl.password", PASSWORD)
+        .with_property("ssl.ca.pem", &tls.ca_pem)
+        .with_property("ssl.certificate.pem", &tls.client_cert_pem)
+        .with_property("ssl.key.pem", &encrypted_key)
+        .with_property("ssl.key.password", KEY_PASSWORD)
         .with_property("debug", "all");
     let k = Cluster::connect(sasl.clone(), Duration::from_secs(10)).await.unwrap();
     k.metadata().await.unwrap();
@@ -83,7 +92,13 @@ async fn secret_values_never_appear_in_logs() {
     // `conf` was refused (librdkafka's configuration dump starts with "CONF").
     assert!(logs.contains("debug context `conf` is not allowed"), "no warning about debug=conf");
     assert!(!logs.contains("facility=\"CONF\""), "librdkafka dumped its configuration");
-    for marker in [PASSWORD, USERNAME, wrong.as_str()] {
+    // The key: whole and every line of its body (the last one may be too short to be searched for).
+    let key_lines: Vec<&str> =
+        encrypted_key.lines().filter(|l| !l.starts_with("-----") && l.len() >= 8).collect();
+    assert!(key_lines.len() >= 3, "{encrypted_key}");
+    let mut markers = vec![PASSWORD, USERNAME, KEY_PASSWORD, wrong.as_str(), encrypted_key.as_str()];
+    markers.extend(key_lines);
+    for marker in markers {
         assert!(!logs.contains(marker), "a secret appears in the logs");
         for text in
             [format!("{cfg:?}"), cfg.to_string(), format!("{sasl:?}"), err.to_string(), format!("{err:?}")]

@@ -59,6 +59,8 @@ pub const TOPIC_OVERLAP: &str = "plan::topic::overlap";
 pub const TOPIC_COLLISION: &str = "plan::topic::collision";
 /// `sync` given without `data: synced`, `data: synced` without `sync`, or `sync.by` missing.
 pub const DATA_SYNC: &str = "plan::data::sync";
+/// `sync.compression` not one of `none`, `gzip`, `snappy`, `lz4`, `zstd`, or given without `by: kmigrate`.
+pub const SYNC_COMPRESSION: &str = "plan::sync::compression";
 /// Warning: `data: dual-write` with a strict group (duplicates at the switch).
 pub const DATA_DUAL_WRITE_STRICT: &str = "plan::data::dual-write-strict";
 /// Not exactly one of `cutover.at` / `manual` / `detect`.

@@ -43,6 +43,9 @@ pub struct Plan {
     pub target: Cluster,
     pub topics: Vec<TopicSpec>,
     pub data: DataMode,
+    /// `sync.compression`: the codec kmigrate's copy writes with, for every topic (data synced by
+    /// kmigrate only). `None`: the engine's rule decides per topic.
+    pub compression: Option<CompressionChoice>,
     pub cutover: Cutover,
     pub groups: Vec<GroupSpec>,
 }
@@ -113,6 +116,53 @@ pub enum SyncBy {
     Kmigrate,
     /// Another tool (MirrorMaker, Replicator, ...) copies them.
     External,
+}
+
+/// A compression codec of Kafka record batches, by its name in plans, in librdkafka's
+/// `compression.type` and in Kafka's topic config `compression.type` (which says `uncompressed` for
+/// [`Compression::None`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Compression {
+    None,
+    Gzip,
+    Snappy,
+    Lz4,
+    Zstd,
+}
+
+impl Compression {
+    /// Every codec, in the order messages list them.
+    pub const ALL: [Compression; 5] =
+        [Compression::None, Compression::Gzip, Compression::Snappy, Compression::Lz4, Compression::Zstd];
+
+    /// `none`, `gzip`, `snappy`, `lz4`, `zstd`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Compression::None => "none",
+            Compression::Gzip => "gzip",
+            Compression::Snappy => "snappy",
+            Compression::Lz4 => "lz4",
+            Compression::Zstd => "zstd",
+        }
+    }
+
+    /// The codec of a plan's or librdkafka's name (exact, lowercase).
+    pub fn from_name(name: &str) -> Option<Compression> {
+        Compression::ALL.into_iter().find(|c| c.as_str() == name)
+    }
+}
+
+impl std::fmt::Display for Compression {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// `sync.compression` as the plan states it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CompressionChoice {
+    pub codec: Compression,
+    pub loc: Loc,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -137,6 +137,8 @@ pub(crate) enum RawData {
 #[serde(deny_unknown_fields, rename = "sync")]
 pub(crate) struct RawSync {
     pub by: Option<S<RawSyncBy>>,
+    /// Checked semantically (every problem reported together, with help for Kafka's own words).
+    pub compression: Option<S<String>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

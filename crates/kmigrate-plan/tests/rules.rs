@@ -2,7 +2,8 @@
 //! out, where (line:column) and how severe. Line numbers refer to `BASE` after the edit.
 
 use kmigrate_plan::{
-    CutoverMode, DataMode, Loss, OffsetStore, Parsed, Severity, SyncBy, TopicSelector, parse, render_plain,
+    Compression, CutoverMode, DataMode, Loss, OffsetStore, Parsed, Severity, SyncBy, TopicSelector, parse,
+    render_plain,
 };
 
 const BASE: &str = r#"version: 1
@@ -220,6 +221,17 @@ fn plain_text_secrets_are_a_warning() {
         assert_only_warnings(&props("    sasl.oauthbearer.client.secret: abc\n")).diagnostics.len(),
         1
     );
+    // A private key inline, and its password, are secrets; certificates are not.
+    let key = "    ssl.key.pem: |\n      -----BEGIN PRIVATE KEY-----\n      MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg\n      -----END PRIVATE KEY-----\n";
+    assert_eq!(assert_only_warnings(&props(key)).diagnostics.len(), 1);
+    assert_eq!(assert_only_warnings(&props("    ssl.key.password: k3y\n")).diagnostics.len(), 1);
+    let passphrase = "    sasl.oauthbearer.assertion.private.key.passphrase: k3y\n";
+    assert_eq!(assert_only_warnings(&props(passphrase)).diagnostics.len(), 1);
+    let cert = "    ssl.certificate.pem: |\n      -----BEGIN CERTIFICATE-----\n      MIIBszCCAVmgAwIBAgIUQ\n      -----END CERTIFICATE-----\n";
+    let p = run(&props(cert));
+    assert!(p.diagnostics.is_empty(), "{:?}", messages(&props(cert)));
+    // A YAML block keeps the PEM's lines.
+    assert_eq!(p.plan.unwrap().target.properties[0].value.raw.lines().count(), 3);
     assert!(found(&props("    sasl.password: \"${NEW_PASSWORD}\"\n")).is_empty());
     assert!(found(&props("    ssl.key.location: /etc/kafka/client.key\n")).is_empty());
 }
@@ -355,6 +367,25 @@ fn sync_goes_with_data_synced_only() {
     assert!(!ext.copies_data());
     let ns = run(&plan(&[("data: synced\nsync:\n  by: kmigrate\n", "data: not-synced\n")])).plan.unwrap();
     assert_eq!(ns.data, DataMode::NotSynced);
+}
+
+#[test]
+fn sync_compression_names_a_codec_for_kmigrate_s_copy() {
+    assert_eq!(run(BASE).plan.unwrap().compression, None, "optional");
+    for codec in Compression::ALL {
+        let text = plan(&[("  by: kmigrate\n", &format!("  by: kmigrate\n  compression: {codec}\n"))]);
+        let p = run(&text).plan.unwrap_or_else(|| panic!("{codec}: {:?}", messages(&text)));
+        let c = p.compression.unwrap();
+        assert_eq!((c.codec, c.loc.line, c.loc.column), (codec, 13, 16));
+    }
+    let typo = plan(&[("  by: kmigrate\n", "  by: kmigrate\n  compression: LZ4\n")]);
+    assert_eq!(found(&typo), [(13, 16, "plan::sync::compression")]);
+    assert!(run(&typo).diagnostics[0].help.as_deref().unwrap().starts_with("did you mean `lz4`?"));
+    let topic_word = plan(&[("  by: kmigrate\n", "  by: kmigrate\n  compression: producer\n")]);
+    assert!(run(&topic_word).diagnostics[0].help.as_deref().unwrap().contains("leave `compression` out"));
+    // Only kmigrate's copy compresses.
+    let external = plan(&[("  by: kmigrate\n", "  by: external\n  compression: zstd\n")]);
+    assert_eq!(found(&external), [(13, 3, "plan::sync::compression")]);
 }
 
 #[test]

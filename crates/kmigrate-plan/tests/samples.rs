@@ -4,7 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use kmigrate_plan::{CutoverMode, DataMode, Loss, OffsetStore, Plan, SyncBy, TopicSelector, load};
+use kmigrate_plan::{
+    Compression, CutoverMode, DataMode, Loss, OffsetStore, Plan, SyncBy, TopicSelector, load,
+};
 
 fn plans_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../plans")
@@ -152,6 +154,18 @@ fn sasl_properties_keep_their_variable_references() {
     let d = kmigrate_plan::missing_var_diagnostic(src, &missing[0]);
     assert_eq!((d.line, d.code), (password.loc.line, "plan::env::missing"));
     assert_eq!(d.message, "environment variable OLD_KAFKA_PASSWORD is not set");
+}
+
+#[test]
+fn the_msk_sample_uses_mutual_tls_and_zstd() {
+    let p = sample("orders-synced-tolerant.yaml");
+    assert_eq!(p.compression.map(|c| c.codec), Some(Compression::Zstd));
+    let keys: Vec<&str> = p.target.properties.iter().map(|p| p.key.as_str()).collect();
+    assert_eq!(
+        keys,
+        ["security.protocol", "ssl.certificate.location", "ssl.key.location", "ssl.key.password"]
+    );
+    assert_eq!(p.target.properties[3].value.references(), ["MSK_KEY_PASSWORD"]);
 }
 
 #[test]

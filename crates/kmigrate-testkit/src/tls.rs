@@ -69,4 +69,28 @@ impl TlsFiles {
         std::fs::write(&files.client_key, &files.client_key_pem)?;
         Ok(files)
     }
+
+    /// The client key encrypted with `password` (PKCS#8, AES-256-CBC, by the `openssl` command), for
+    /// `ssl.key.location` + `ssl.key.password`: written beside the plain key; returns its path and
+    /// its PEM text.
+    pub fn encrypted_client_key(&self, password: &str) -> Result<(PathBuf, String), String> {
+        let out = self.client_key.with_file_name("client-key-encrypted.pem");
+        let status = std::process::Command::new("openssl")
+            .args(["pkcs8", "-topk8", "-v2", "aes-256-cbc", "-in"])
+            .arg(&self.client_key)
+            .arg("-out")
+            .arg(&out)
+            .arg("-passout")
+            .arg(format!("pass:{password}"))
+            .status()
+            .map_err(|e| format!("running openssl (needed to encrypt a test key): {e}"))?;
+        if !status.success() {
+            return Err(format!("openssl pkcs8 failed: {status}"));
+        }
+        let pem = std::fs::read_to_string(&out).map_err(|e| e.to_string())?;
+        if !pem.contains("BEGIN ENCRYPTED PRIVATE KEY") {
+            return Err(format!("openssl wrote no encrypted key:\n{pem}"));
+        }
+        Ok((out, pem))
+    }
 }

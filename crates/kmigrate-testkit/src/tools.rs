@@ -14,6 +14,8 @@ use crate::kafka::{classpath, java};
 pub const CONSUMER_GROUPS: &str = "org.apache.kafka.tools.consumer.group.ConsumerGroupCommand";
 /// `kafka-get-offsets`.
 pub const GET_OFFSETS: &str = "org.apache.kafka.tools.GetOffsetShell";
+/// `kafka-dump-log`.
+pub const DUMP_LOG_SEGMENTS: &str = "org.apache.kafka.tools.DumpLogSegments";
 
 /// Runs Kafka tool `class` with `args` against `cluster` (its `--bootstrap-server` and, for a secured
 /// cluster, a `--command-config` file of its client properties are added). Panics if it cannot start.
@@ -111,6 +113,38 @@ pub fn get_offsets(cluster: &TestCluster, topic: &str, time: &str) -> BTreeMap<i
         .collect()
 }
 
+/// `kafka-dump-log` on the segments of `topic`/`partition` of a Kafka broker the testkit started:
+/// the compression codec of every stored record batch, in offset order (`none`, `gzip`, `snappy`,
+/// `lz4`, `zstd`). What the broker stored, whatever clients say. Panics for other clusters.
+pub fn stored_codecs(cluster: &TestCluster, topic: &str, partition: i32) -> Vec<String> {
+    let dir = cluster.kafka().expect("a Kafka broker the testkit started").dir().join("data");
+    let dir = dir.join(format!("{topic}-{partition}"));
+    let mut segments: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
+        .map(|e| e.expect("a directory entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "log"))
+        .collect();
+    segments.sort();
+    let files: Vec<String> = segments.iter().map(|p| p.display().to_string()).collect();
+    let out = Command::new(java())
+        .args(["-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Dlog4j2.rootLogger.level=OFF"])
+        .args(["-cp", &classpath(), DUMP_LOG_SEGMENTS, "--files", &files.join(",")])
+        .output()
+        .unwrap_or_else(|e| panic!("running {DUMP_LOG_SEGMENTS}: {e}"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "kafka-dump-log failed:\n{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    parse_codecs(&stdout)
+}
+
+/// The `compresscodec:` of every batch line (`baseOffset: ...`) of kafka-dump-log's output.
+pub fn parse_codecs(stdout: &str) -> Vec<String> {
+    stdout
+        .lines()
+        .filter(|l| l.starts_with("baseOffset:"))
+        .filter_map(|l| l.split("compresscodec:").nth(1)?.split_whitespace().next().map(str::to_lowercase))
+        .collect()
+}
+
 /// Milliseconds since the epoch as `--to-datetime` takes them (`yyyy-MM-ddTHH:mm:ss.SSS`, UTC).
 pub fn datetime(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms)
@@ -127,6 +161,12 @@ mod tests {
     fn reset_table_parses() {
         let out = "\nGROUP  TOPIC  PARTITION  NEW-OFFSET\ng1     t1     0          5\ng1     t1     1          7\ng2     t1     0          9\n";
         assert_eq!(parse_reset_table(out, "g1", "t1"), BTreeMap::from([(0, 5), (1, 7)]));
+    }
+
+    #[test]
+    fn dump_log_codecs_parse() {
+        let out = "Dumping /d/t-0/00000000000000000000.log\nLog starting offset: 0\nbaseOffset: 0 lastOffset: 4 count: 5 baseSequence: 0 lastSequence: 4 producerId: 0 producerEpoch: 0 partitionLeaderEpoch: 0 isTransactional: false isControl: false deleteHorizonMs: OptionalLong.empty position: 0 CreateTime: 1000 size: 120 magic: 2 compresscodec: zstd crc: 1 isvalid: true\nbaseOffset: 5 lastOffset: 5 count: 1 position: 120 CreateTime: 2000 size: 70 magic: 2 compresscodec: none crc: 2 isvalid: true\n";
+        assert_eq!(parse_codecs(out), ["zstd", "none"]);
     }
 
     #[test]

@@ -7,14 +7,15 @@ mod offsets;
 mod plan;
 mod status;
 mod validate;
+mod version;
 
-use crate::args::Command;
+use crate::args::{Command, GlobalArgs};
 use crate::printer::Printer;
 
 /// An unexpected failure of kmigrate itself (exit code [`crate::exit::INTERNAL`]).
 pub type InternalError = Box<dyn miette::Diagnostic + Send + Sync + 'static>;
 
-pub fn run(command: Command, printer: &Printer) -> Result<u8, InternalError> {
+pub fn run(command: Command, global: &GlobalArgs, printer: &Printer) -> Result<u8, InternalError> {
     match command {
         Command::Validate(args) => Ok(validate::run(&args, printer)),
         Command::Graph(args) => Ok(graph::run(&args, printer)),
@@ -24,6 +25,7 @@ pub fn run(command: Command, printer: &Printer) -> Result<u8, InternalError> {
         Command::Offsets(crate::args::OffsetsCommand::Translate(args)) => offsets::translate(&args, printer),
         Command::Completions(args) => Ok(docs::completions(args.shell, printer)),
         Command::Man => docs::man(printer),
+        Command::Version => Ok(version::run(global.verbose > 0, printer)),
     }
 }
 

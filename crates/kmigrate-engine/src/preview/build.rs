@@ -12,6 +12,7 @@ use super::PreviewInput;
 use super::configs::{min_insync, value_problem};
 use super::model::*;
 use super::read::{BYTES_SAMPLE, Live};
+use crate::compression::{CopyCompression, copy_compression};
 use crate::state::{State, StepStatus};
 use crate::steps::concrete_topics;
 use crate::steps::copy::{CopyState, exact_from};
@@ -425,6 +426,25 @@ fn topic(ctx: &Ctx, name: &str) -> Built {
     Built { change: mark, action: Action::Topic(action), problems, notes }.checked()
 }
 
+/// The codec `copy:<t>` will write with ([`crate::compression`]): the target topic's
+/// `compression.type` as the topic step leaves it is the plan's topic config, else the source
+/// topic's (both copied), else the target topic's own. Offline, without the plan's word on it, it
+/// depends on the source: `None`.
+fn planned_compression(ctx: &Ctx, topic: &str) -> Option<CopyCompression> {
+    const KEY: &str = "compression.type";
+    let plan = ctx.input.plan;
+    let plan_codec = plan.compression.map(|c| c.codec);
+    let in_plan = spec_for(plan, topic).and_then(|s| s.config.get(KEY).cloned());
+    let topic_type = match ctx.live {
+        Some(live) => in_plan
+            .or_else(|| live.source_configs.get(topic).and_then(|c| c.overrides().remove(KEY)))
+            .or_else(|| live.target_configs.get(topic).and_then(|c| c.overrides().remove(KEY))),
+        None if plan_codec.is_none() && in_plan.is_none() => return None,
+        None => in_plan,
+    };
+    Some(copy_compression(plan_codec, topic_type.as_deref()))
+}
+
 fn set(name: &str, from: Option<String>, from_default: bool, to: &str) -> ConfigChange {
     ConfigChange { name: name.to_string(), from, from_default, to: to.to_string() }
 }
@@ -438,6 +458,7 @@ fn copy(ctx: &Ctx, topic: &str) -> Built {
         bytes: None,
         bytes_exact: false,
         copied: state.copied(),
+        compression: planned_compression(ctx, topic),
     };
     let Some(live) = ctx.live else { return Built::new(Change::Unknown, Action::Copy(action)) };
     let Some(src) = live.source_md.topics.get(topic) else {

@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::compression::CopyCompression;
+
 use crate::state::StepStatus;
 
 /// The version of the JSON document. Bump it on incompatible changes.
@@ -174,6 +176,9 @@ pub struct CopyAction {
     pub bytes_exact: bool,
     /// Records an earlier apply already copied (checkpoint).
     pub copied: u64,
+    /// The codec the copy writes with, by the rule of [`crate::compression`] (`None` offline when
+    /// it depends on the source topic's `compression.type`).
+    pub compression: Option<CopyCompression>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -9,7 +9,7 @@ use super::CopyOptions;
 use super::delivery::DeliveryContext;
 use crate::client::Cluster;
 use crate::context::KContext;
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 const KIB: u64 = 1024;
 const MIB: u64 = 1024 * KIB;
@@ -95,12 +95,10 @@ pub(crate) fn copy_consumer(
         ("queued.max.messages.kbytes", sizes.consumer_queue_kbytes.to_string()),
         ("check.crcs", "false".to_string()),
     ];
-    config.client_config(&extra).create_with_context(KContext::new(&config.label, config.redactor())).map_err(
-        |e| Error::InvalidConfig {
-            label: config.label.clone(),
-            detail: config.redactor().scrub(&e.to_string()).into_owned(),
-        },
-    )
+    config
+        .client_config(&extra)
+        .create_with_context(KContext::new(&config.label, config.redactor()))
+        .map_err(|e| config.creation_error(&e))
 }
 
 pub(crate) fn copy_producer(
@@ -131,13 +129,10 @@ pub(crate) fn copy_producer(
         ("batch.num.messages", "100000".to_string()),
         ("queue.buffering.max.kbytes", sizes.producer_queue_kbytes.to_string()),
         ("queue.buffering.max.messages", "1000000".to_string()),
-        ("compression.type", "none".to_string()),
+        ("compression.type", options.compression.clone()),
     ];
     let context = DeliveryContext::new(KContext::new(&config.label, config.redactor()));
-    config.client_config(&extra).create_with_context(context).map_err(|e| Error::InvalidConfig {
-        label: config.label.clone(),
-        detail: config.redactor().scrub(&e.to_string()).into_owned(),
-    })
+    config.client_config(&extra).create_with_context(context).map_err(|e| config.creation_error(&e))
 }
 
 #[cfg(test)]

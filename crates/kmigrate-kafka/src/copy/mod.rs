@@ -86,6 +86,9 @@ pub struct CopyOptions {
     pub target_max_bytes: Option<u64>,
     /// After a stop, how long to wait for the target to acknowledge what was sent.
     pub stop_grace: Duration,
+    /// The producer's `compression.type`: `none`, `gzip`, `snappy`, `lz4` or `zstd`. Default
+    /// `none`; kmigrate's engine decides it per topic (`kmigrate_engine::compression`).
+    pub compression: String,
 }
 
 impl Default for CopyOptions {
@@ -100,6 +103,7 @@ impl Default for CopyOptions {
             source_max_bytes: None,
             target_max_bytes: None,
             stop_grace: Duration::from_secs(5),
+            compression: "none".to_string(),
         }
     }
 }

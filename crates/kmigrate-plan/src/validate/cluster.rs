@@ -11,10 +11,12 @@ use super::Checker;
 fn is_secret_key(key: &str) -> bool {
     let k = key.to_ascii_lowercase();
     k.ends_with("password")
+        || k.ends_with("passphrase")
         || k.contains("secret")
         || k == "sasl.jaas.config"
         || k == "ssl.key.pem"
         || k == "ssl.keystore.key"
+        || k == "sasl.oauthbearer.assertion.private.key.pem"
 }
 
 impl Checker<'_> {

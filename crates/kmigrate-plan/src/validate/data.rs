@@ -1,9 +1,11 @@
-//! `data` and `sync`: whether and by whom old records reach the target.
+//! `data` and `sync`: whether and by whom old records reach the target, and the compression of
+//! kmigrate's copy.
 
 use crate::codes;
 use crate::diagnostics::Severity;
-use crate::model::{DataMode, Loc, SyncBy};
+use crate::model::{Compression, CompressionChoice, DataMode, Loc, SyncBy};
 use crate::raw::{RawData, RawPlan, RawSyncBy};
+use crate::suggest::did_you_mean;
 
 use super::Checker;
 
@@ -69,5 +71,53 @@ impl Checker<'_> {
             (RawData::NotSynced, None) => Some(DataMode::NotSynced),
             (RawData::DualWrite, None) => Some(DataMode::DualWrite),
         }
+    }
+
+    /// `sync.compression`: a codec name, only where kmigrate copies the data.
+    pub(super) fn sync_compression(
+        &mut self,
+        raw: &RawPlan,
+        data: Option<DataMode>,
+    ) -> Option<CompressionChoice> {
+        let c = raw.sync.as_ref()?.value.compression.as_ref()?;
+        let loc = self.loc(c);
+        let value = c.value.trim();
+        let names = Compression::ALL.map(Compression::as_str);
+        let list = names.map(|n| format!("`{n}`")).join(", ");
+        let codec = Compression::from_name(value);
+        if codec.is_none() {
+            let help = match value {
+                "uncompressed" => format!(
+                    "`uncompressed` is the topic config's word for it; here it is `none`. Use one of: {list}"
+                ),
+                "producer" => format!(
+                    "`producer` is a topic config value; leave `compression` out to write with the target \
+                     topic's `compression.type` (else lz4), or use one of: {list}"
+                ),
+                _ => match did_you_mean(&value.to_ascii_lowercase(), names) {
+                    Some(s) => format!("did you mean `{s}`? Use one of: {list}"),
+                    None => format!("use one of: {list}"),
+                },
+            };
+            self.error(
+                loc,
+                codes::SYNC_COMPRESSION,
+                format!("`{value}` is not a valid `sync.compression`"),
+                help,
+                "not a codec",
+            );
+        }
+        if let Some(DataMode::Synced(SyncBy::External)) = data {
+            self.error(
+                self.key_loc("compression", loc),
+                codes::SYNC_COMPRESSION,
+                "`sync.compression` applies only when kmigrate copies the records (`by: kmigrate`)",
+                "remove `compression`: the external tool that copies the records has its own setting \
+                 (MirrorMaker: `producer.override.compression.type`)",
+                "not used with `by: external`",
+            );
+            return None;
+        }
+        Some(CompressionChoice { codec: codec?, loc })
     }
 }

@@ -168,6 +168,7 @@ impl Checker<'_> {
         }
         let (topics, index) = self.topics(raw.topics.as_ref(), root);
         let data = self.data(&raw, root);
+        let compression = self.sync_compression(&raw, data);
         let cutover = self.cutover(raw.cutover.as_ref(), root);
         let groups = self.consumers(raw.consumers.as_ref(), &index, data);
 
@@ -178,6 +179,7 @@ impl Checker<'_> {
             target: target?,
             topics,
             data: data?,
+            compression,
             cutover: cutover?,
             groups,
         })

@@ -65,7 +65,7 @@ fn action(s: &StepPreview, plan_file: &str) -> Described {
             expand(a)
         }
         Action::Topic(a) => topic(s.change, a, &mut details),
-        Action::Copy(a) => copy(a),
+        Action::Copy(a) => copy(a, &mut details),
         Action::Cutover(a) => cutover(a, plan_file),
         Action::Synced(a) => format!("wait for {} to finish", count(a.copies, "copy", "copies")),
         Action::Drain(a) => match (a.lag, a.partitions) {
@@ -216,7 +216,14 @@ fn topic(change: Change, a: &TopicAction, details: &mut Vec<String>) -> String {
     }
 }
 
-fn copy(a: &CopyAction) -> String {
+fn copy(a: &CopyAction, details: &mut Vec<String>) -> String {
+    details.push(match &a.compression {
+        Some(c) => format!("compressed with {c}"),
+        None => format!(
+            "compressed with the target topic's compression.type, else {} (known once the clusters are read)",
+            kmigrate_engine::compression::DEFAULT
+        ),
+    });
     match a.records {
         None => "copy every record of the topic (counted when the clusters are read)".into(),
         Some(0) => format!(

@@ -23,6 +23,7 @@ use kmigrate_kafka::{Cluster, CopyEnd, CopyOptions, CopyPipe, Fields, TopicConfi
 use serde::{Deserialize, Serialize};
 
 use super::context::{Context, kafka_error};
+use crate::compression::{CopyCompression, copy_compression};
 use crate::offset_map::PartitionMap;
 use crate::state::StepStatus;
 use crate::walker::{StepError, StepHandle, StepOutcome, StepResult};
@@ -41,6 +42,9 @@ pub struct CopyState {
     /// source, so producers can be switched (the manual cutover gate waits for this).
     #[serde(default)]
     pub caught_up: bool,
+    /// The codec this copy writes with (the last run's; see [`crate::compression`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compression: Option<String>,
 }
 
 impl CopyState {
@@ -87,9 +91,12 @@ pub async fn run(ctx: &Context, h: &StepHandle) -> StepResult {
 
     let starts: BTreeMap<i32, Option<i64>> =
         partitions.iter().map(|p| (p.partition, state.partitions[&p.partition].next)).collect();
+    let compression = compression_for(ctx, &target_config, &topic, h);
+    state.compression = Some(compression.codec.as_str().to_string());
     let options = CopyOptions {
         source_max_bytes: max_message_bytes(&source_config),
         target_max_bytes: max_message_bytes(&target_config),
+        compression: compression.codec.as_str().to_string(),
         ..CopyOptions::default()
     };
     let mut pipe = CopyPipe::start(source, target, &topic, &starts, options).map_err(kafka_error)?;
@@ -152,7 +159,7 @@ pub async fn run(ctx: &Context, h: &StepHandle) -> StepResult {
                 )
             } else {
                 format!(
-                    "copied {} records ({}) in {} partitions; this run {} records at {:.0} records/s",
+                    "copied {} records ({}) in {} partitions, compressed with {compression}; this run {} records at {:.0} records/s",
                     state.copied(),
                     human_bytes(state.bytes),
                     state.partitions.len(),
@@ -166,6 +173,25 @@ pub async fn run(ctx: &Context, h: &StepHandle) -> StepResult {
             })
         }
     }
+}
+
+/// The codec of this topic's copy: the plan's `sync.compression`, else the target topic's own
+/// `compression.type` (as the topic step left it), else the default ([`crate::compression`]).
+fn compression_for(
+    ctx: &Context,
+    target_config: &TopicConfig,
+    topic: &str,
+    h: &StepHandle,
+) -> CopyCompression {
+    let topic_type = target_config.overrides().remove("compression.type");
+    let chosen = copy_compression(ctx.plan.compression.map(|c| c.codec), topic_type.as_deref());
+    if let Some(to) = chosen.recompressed_to {
+        h.warn(format!(
+            "the copy writes {} (sync.compression) but topic {topic} on the target has compression.type {to}: the broker recompresses every batch",
+            chosen.codec
+        ));
+    }
+    chosen
 }
 
 fn save(h: &StepHandle, state: &CopyState) -> Result<(), StepError> {

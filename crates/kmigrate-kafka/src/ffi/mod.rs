@@ -3,7 +3,9 @@
 //! - admin calls: ListOffsets (batched by partition leader), IncrementalAlterConfigs, ListConsumerGroups,
 //!   ListConsumerGroupOffsets, AlterConsumerGroupOffsets;
 //! - a "main queue pump": rdkafka's `AdminClient` never serves its client's main queue, where librdkafka
-//!   puts log lines, statistics and global errors; the pump serves it and hands them to the client context.
+//!   puts log lines, statistics and global errors; the pump serves it and hands them to the client context;
+//! - a certificate probe (`cert_probe`): OpenSSL's reason for refusing a broker certificate, which
+//!   librdkafka's error text leaves out.
 //!
 //! Every function here is blocking (it waits for the result event on a queue of its own, with a deadline);
 //! callers run them on tokio's blocking pool. Pointers never escape: each raw librdkafka object is owned by
@@ -22,6 +24,9 @@ use rdkafka::client::Client;
 use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::error::KafkaError;
 use rdkafka::types::RDKafkaErrorCode;
+
+mod cert_probe;
+pub(crate) use cert_probe::{CertRejection, probe as probe_certificate};
 
 /// An error code with librdkafka's text for it.
 #[derive(Debug, Clone, PartialEq, Eq)]
