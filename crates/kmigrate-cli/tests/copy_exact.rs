@@ -33,7 +33,7 @@ fn write_plan_with(
         format!("  properties:\n{source_properties}")
     };
     let yaml = format!(
-        "version: 1\nname: e2e\nsource:\n  bootstrap_servers: \"{}\"\n{props}target:\n  bootstrap_servers: \"{}\"\ntopics:\n{list}data: synced\nsync:\n  by: kmigrate\n{rest}",
+        "version: 1\nname: e2e\nsource:\n  bootstrap_servers: \"{}\"\n{props}target:\n  bootstrap_servers: \"{}\"\ntopics:\n{list}data: synced\nsync:\n  by: kmigrate\n  compression: none\n{rest}",
         source.bootstrap(),
         target.bootstrap()
     );
