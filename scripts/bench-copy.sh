@@ -90,7 +90,8 @@ if [ -z "${KCAT_LIBRDKAFKA:-}" ]; then
 fi
 kcat_version="$( (LD_LIBRARY_PATH="$KCAT_LIBRDKAFKA" kcat -V 2>&1 || true) | grep -o 'librdkafka [0-9.]*' | head -1 || true)"
 
-# kcat with kmigrate's own client settings (crates/kmigrate-kafka/src/copy.rs).
+# kcat with kmigrate's own client settings (crates/kmigrate-kafka/src/copy/clients.rs, at the
+# default topic limits).
 KCAT_CONSUMER="-X fetch.wait.max.ms=20 -X fetch.queue.backoff.ms=10 -X fetch.max.bytes=67108864 -X max.partition.fetch.bytes=16777216 -X queued.max.messages.kbytes=8192 -X check.crcs=false"
 KCAT_PRODUCER="-X enable.idempotence=true -X acks=all -X linger.ms=20 -X batch.size=1048576 -X batch.num.messages=100000 -X queue.buffering.max.kbytes=8192 -X queue.buffering.max.messages=1000000"
 
