@@ -35,6 +35,27 @@ fn plan_yaml(pair: &BrokerPair, topics: &str, rest: &str) -> String {
     )
 }
 
+/// Writes a plan of one topic and one strict group (`group_extra`: more keys of the group) with a
+/// cutover in the past into `dir`, and applies it.
+fn apply_one_topic(
+    pair: &BrokerPair,
+    dir: &std::path::Path,
+    topic: &str,
+    data: &str,
+    group: &str,
+    group_extra: &str,
+) -> std::process::Output {
+    let yaml = plan_yaml(
+        pair,
+        &format!("  - {topic}\n"),
+        &format!(
+            "{data}\ncutover:\n  at: \"2026-01-01T00:00:00Z\"\nconsumers:\n  groups:\n    - id: {group}\n      loss: strict\n{group_extra}"
+        ),
+    );
+    std::fs::write(dir.join("plan.yaml"), yaml).unwrap();
+    kmigrate(dir, &["apply", "plan.yaml"])
+}
+
 async fn watermarks(c: &TestCluster, topic: &str, partitions: i32) -> BTreeMap<i32, Watermarks> {
     let parts: Vec<TopicPartition> = (0..partitions).map(|p| TopicPartition::new(topic, p)).collect();
     c.connect().await.watermarks(&parts).await.unwrap().into_iter().map(|(tp, w)| (tp.partition, w)).collect()
@@ -120,15 +141,7 @@ async fn retention_trimmed_logs() {
     assert_eq!((marks[&0].earliest, marks[&1].earliest), (4, 7), "Kafka moved the log start");
     assert_eq!(tools::get_offsets(&pair.source, &topic, "-2"), BTreeMap::from([(0, 4), (1, 7)]));
     pair.source.commit_group_offsets(&group, &[(topic.as_str(), 0, 10), (topic.as_str(), 1, 10)]).await;
-    let yaml = plan_yaml(
-        &pair,
-        &format!("  - {topic}\n"),
-        &format!(
-            "data: synced\nsync: {{ by: kmigrate }}\ncutover:\n  at: \"2026-01-01T00:00:00Z\"\nconsumers:\n  groups:\n    - id: {group}\n      loss: strict\n"
-        ),
-    );
-    std::fs::write(dir.path().join("plan.yaml"), yaml).unwrap();
-    let out = kmigrate(dir.path(), &["apply", "plan.yaml"]);
+    let out = apply_one_topic(&pair, dir.path(), &topic, "data: synced\nsync: { by: kmigrate }", &group, "");
     assert_eq!(out.status.code(), Some(0), "copy and verify pass on a trimmed source");
     assert_eq!(
         values(&pair.target, &topic, 0, 0).await,
@@ -162,15 +175,7 @@ async fn retention_trimmed_logs() {
     pair.target.delete_records_before(&topic, 0, 3).await;
     pair.target.delete_records_before(&topic, 1, 5).await;
     pair.source.commit_group_offsets(&group, &[(topic.as_str(), 0, 8), (topic.as_str(), 1, 8)]).await;
-    let yaml = plan_yaml(
-        &pair,
-        &format!("  - {topic}\n"),
-        &format!(
-            "data: not-synced\ncutover:\n  at: \"2026-01-01T00:00:00Z\"\nconsumers:\n  groups:\n    - id: {group}\n      loss: strict\n"
-        ),
-    );
-    std::fs::write(dir.path().join("plan.yaml"), yaml).unwrap();
-    let out = kmigrate(dir.path(), &["apply", "plan.yaml"]);
+    let out = apply_one_topic(&pair, dir.path(), &topic, "data: not-synced", &group, "");
     assert_eq!(out.status.code(), Some(0));
     let committed: BTreeMap<i32, i64> = pair
         .target
@@ -206,15 +211,7 @@ async fn log_append_time_topics() {
         assert!(f.min_timestamp.unwrap() >= before - 1_000, "the broker's clock: {f:?}");
     }
     pair.source.commit_group_offsets(&group, &[(topic.as_str(), 0, 5), (topic.as_str(), 1, 5)]).await;
-    let yaml = plan_yaml(
-        &pair,
-        &format!("  - {topic}\n"),
-        &format!(
-            "data: synced\nsync: {{ by: kmigrate }}\ncutover:\n  at: \"2026-01-01T00:00:00Z\"\nconsumers:\n  groups:\n    - id: {group}\n      loss: strict\n"
-        ),
-    );
-    std::fs::write(dir.path().join("plan.yaml"), yaml).unwrap();
-    let out = kmigrate(dir.path(), &["apply", "plan.yaml"]);
+    let out = apply_one_topic(&pair, dir.path(), &topic, "data: synced\nsync: { by: kmigrate }", &group, "");
     assert_eq!(out.status.code(), Some(0), "copy and verify pass");
     // The target topic took the source's LogAppendTime, so the target stamps the copies itself:
     // verify compares what the target can keep, and says so.
@@ -247,15 +244,14 @@ async fn partial_commits_on_a_trimmed_source() {
         pair.source.delete_records_before(&topic, p, 3).await;
     }
     pair.source.commit_group_offsets(&group, &[(topic.as_str(), 0, 10), (topic.as_str(), 1, 6)]).await;
-    let yaml = plan_yaml(
+    let out = apply_one_topic(
         &pair,
-        &format!("  - {topic}\n"),
-        &format!(
-            "data: synced\nsync: {{ by: kmigrate }}\ncutover:\n  at: \"2026-01-01T00:00:00Z\"\nconsumers:\n  groups:\n    - id: {group}\n      loss: strict\n      drain: false\n"
-        ),
+        dir.path(),
+        &topic,
+        "data: synced\nsync: { by: kmigrate }",
+        &group,
+        "      drain: false\n",
     );
-    std::fs::write(dir.path().join("plan.yaml"), yaml).unwrap();
-    let out = kmigrate(dir.path(), &["apply", "plan.yaml"]);
     assert_eq!(out.status.code(), Some(0), "apply succeeds");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains(&format!("left uncommitted ({topic}/2)")), "{stdout}");

@@ -11,23 +11,6 @@ fn all_output(out: &std::process::Output) -> String {
     format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
 }
 
-/// Every file under `dir`, concatenated (state, lock leftovers, exports).
-fn all_files(dir: &std::path::Path) -> String {
-    let mut text = String::new();
-    let mut todo = vec![dir.to_path_buf()];
-    while let Some(d) = todo.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                todo.push(p);
-            } else if p.file_name().is_some_and(|n| n != "plan.yaml") {
-                text.push_str(&String::from_utf8_lossy(&std::fs::read(&p).unwrap()));
-            }
-        }
-    }
-    text
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_secret_from_the_environment_appears_in_no_file_log_or_output() {
     let mut s = Scenario::start();

@@ -17,7 +17,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-use common::{PARTITIONS, now_ms};
+use common::{PARTITIONS, all_files, now_ms};
 use kmigrate_kafka::{Cluster, ClusterConfig, TopicPartition};
 use kmigrate_testkit::{KafkaOptions, Listener, SaslUser, SeedRecord, TestCluster, TlsFiles, unique};
 
@@ -228,23 +228,6 @@ async fn plaintext(c: &TestCluster) -> Cluster {
         .unwrap()
 }
 
-/// Every file kmigrate wrote beside the plan (state, lock leftovers), concatenated.
-fn written_files(dir: &Path) -> String {
-    let mut out = String::new();
-    let mut todo = vec![dir.to_path_buf()];
-    while let Some(d) = todo.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                todo.push(p);
-            } else if p.file_name().is_some_and(|n| n != "plan.yaml") {
-                out.push_str(&String::from_utf8_lossy(&std::fs::read(&p).unwrap()));
-            }
-        }
-    }
-    out
-}
-
 fn assert_no_secret(seen: &str, files: &str, secrets: &[&str]) {
     for s in secrets {
         assert!(!seen.contains(s), "a secret appears in the output or the logs");
@@ -262,7 +245,7 @@ async fn from_a_sasl_ssl_scram_source_with_secrets_from_the_environment() {
     let seen = m.apply(&b.mtls, &env).await;
     m.assert_exact(&b.sasl_ssl, &b.mtls).await;
     assert!(seen.contains("TRACE") || seen.contains("DEBUG"), "logs were captured");
-    let files = written_files(m.dir.path());
+    let files = all_files(m.dir.path());
     assert!(files.contains("\"status\": \"done\""), "the state was read");
     assert_no_secret(&seen, &files, &[PASSWORD]);
 }
@@ -300,7 +283,7 @@ async fn to_a_mutual_tls_target_with_inline_pem_and_an_encrypted_key() {
     assert!(seen.contains("librdkafka"), "librdkafka's debug logs were captured");
     let mut secrets = vec![KEY_PASSWORD, key_pem.as_str()];
     secrets.extend(key_pem.lines().filter(|l| !l.starts_with("-----") && l.len() >= 8));
-    assert_no_secret(&seen, &written_files(m.dir.path()), &secrets);
+    assert_no_secret(&seen, &all_files(m.dir.path()), &secrets);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -314,7 +297,7 @@ async fn a_wrong_password_is_refused_naming_the_source() {
     m.assert_refused(&b.mtls, &env, &["authentication failed on the source cluster", "invalid credentials"])
         .await;
     let out = m.kmigrate(&["apply", &m.plan], &env);
-    assert_no_secret(&text(&out), &written_files(m.dir.path()), &[wrong]);
+    assert_no_secret(&text(&out), &all_files(m.dir.path()), &[wrong]);
 }
 
 #[tokio::test(flavor = "multi_thread")]

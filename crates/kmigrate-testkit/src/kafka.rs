@@ -361,9 +361,24 @@ impl KafkaBroker {
             .map_err(|e| e.to_string())?;
         let mut tpl = rdkafka::TopicPartitionList::new();
         tpl.add_partition("kmigrate-testkit-warmup", 0);
-        consumer.committed_offsets(tpl, Duration::from_secs(60)).map(|_| ()).map_err(|e| {
-            format!("the group coordinator of Kafka (port {}) did not come up: {e}", self.internal_port)
-        })
+        // librdkafka gives up on some transient answers (NOT_COORDINATOR while the coordinator
+        // loads): ask again until the deadline.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            match consumer.committed_offsets(tpl.clone(), Duration::from_secs(10)) {
+                Ok(_) => return Ok(()),
+                Err(e) if Instant::now() < deadline => {
+                    tracing::debug!(port = self.internal_port, error = %e, "group coordinator not up yet");
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+                Err(e) => {
+                    return Err(format!(
+                        "the group coordinator of Kafka (port {}) did not come up: {e}",
+                        self.internal_port
+                    ));
+                }
+            }
+        }
     }
 
     /// `127.0.0.1:PORT` of the plaintext listener (the testkit's own clients).

@@ -331,3 +331,21 @@ pub fn copied(dir: &Path, step: &str) -> u64 {
         })
         .unwrap_or(0)
 }
+
+/// Every file under `dir` but the plan, concatenated (state, lock leftovers, exports): what a
+/// secret must never appear in.
+pub fn all_files(dir: &Path) -> String {
+    let mut text = String::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                todo.push(p);
+            } else if p.file_name().is_some_and(|n| n != "plan.yaml") {
+                text.push_str(&String::from_utf8_lossy(&std::fs::read(&p).unwrap()));
+            }
+        }
+    }
+    text
+}
