@@ -218,6 +218,30 @@ impl KafkaBroker {
             .tempdir()
             .map_err(|e| format!("creating a temp dir: {e}"))?
             .keep();
+        // The reaper first: a test process killed while the storage is formatted leaves nothing.
+        let mut reaper = match spawn_reaper(&dir) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&dir);
+                return Err(e);
+            }
+        };
+        let started = Self::start_in(dir.clone(), options, &mut reaper);
+        if started.is_err() {
+            if let Some((mut r, _)) = reaper.take() {
+                let _ = r.kill();
+                let _ = r.wait();
+            }
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+        started
+    }
+
+    fn start_in(
+        dir: PathBuf,
+        options: &KafkaOptions,
+        reaper: &mut Option<(Child, ChildStdin)>,
+    ) -> Result<KafkaBroker, String> {
         let internal_port = options.port.unwrap_or_else(free_port);
         let controller_port = free_port();
         let external_port = (!matches!(options.listener, Listener::Plaintext)).then(free_port);
@@ -268,7 +292,7 @@ impl KafkaBroker {
         }
 
         let child = Self::spawn_jvm(&dir, &log)?;
-        let (reaper, reaper_stdin) = spawn_reaper(child.id(), &dir)?;
+        let (reaper, reaper_stdin) = reaper.take().expect("the reaper is started first");
         let mut broker = KafkaBroker {
             child,
             reaper,
@@ -286,7 +310,14 @@ impl KafkaBroker {
         Ok(broker)
     }
 
+    /// Starts the broker's JVM and records its pid where the reaper looks for it.
     fn spawn_jvm(dir: &Path, log: &Path) -> Result<Child, String> {
+        let child = Self::spawn_jvm_process(dir, log)?;
+        std::fs::write(dir.join("jvm.pid"), child.id().to_string()).map_err(|e| e.to_string())?;
+        Ok(child)
+    }
+
+    fn spawn_jvm_process(dir: &Path, log: &Path) -> Result<Child, String> {
         let out = File::options().create(true).append(true).open(log).map_err(|e| e.to_string())?;
         let err = out.try_clone().map_err(|e| e.to_string())?;
         Command::new(java())
@@ -437,12 +468,8 @@ impl KafkaBroker {
     /// Starts the broker again on the same storage and ports (after [`KafkaBroker::kill`]).
     pub fn restart(&mut self) {
         self.kill();
+        // The reaper reads the new JVM's pid from the file spawn_jvm writes.
         self.child = Self::spawn_jvm(&self.dir, &self.log).unwrap_or_else(|e| panic!("{e}"));
-        // The reaper must watch the new JVM.
-        self.stop_reaper();
-        let (reaper, stdin) = spawn_reaper(self.child.id(), &self.dir).unwrap_or_else(|e| panic!("{e}"));
-        self.reaper = reaper;
-        self.reaper_stdin = Some(stdin);
         if let Err(e) = self.wait_ready() {
             panic!("{e}");
         }
@@ -485,12 +512,11 @@ impl Drop for KafkaBroker {
 }
 
 /// A process that waits for end-of-file on its stdin (the test process closing its end, or exiting),
-/// then kills the broker and removes its directory.
-fn spawn_reaper(pid: u32, dir: &Path) -> Result<(Child, ChildStdin), String> {
+/// then kills the broker's JVM (its pid in `jvm.pid`, once started) and removes its directory.
+fn spawn_reaper(dir: &Path) -> Result<(Child, ChildStdin), String> {
     let mut reaper = Command::new("sh")
         .arg("-c")
-        .arg(r#"cat >/dev/null; kill -9 "$0" 2>/dev/null; sleep 0.2; rm -rf "$1""#)
-        .arg(pid.to_string())
+        .arg(r#"cat >/dev/null; [ -f "$0/jvm.pid" ] && kill -9 "$(cat "$0/jvm.pid")" 2>/dev/null; sleep 0.2; rm -rf "$0""#)
         .arg(dir)
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
@@ -619,3 +645,20 @@ logger.state.level = WARN
 logger.cleaner.name = kafka.log.LogCleaner
 logger.cleaner.level = INFO
 ";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A test process that dies while the storage is formatted (no JVM yet) leaves no directory:
+    /// the reaper runs from the start.
+    #[test]
+    fn the_reaper_removes_a_directory_before_the_jvm_starts() {
+        let dir = tempfile::Builder::new().prefix("kmigrate-kafka-").tempdir().unwrap().keep();
+        std::fs::write(dir.join("server.properties"), "").unwrap();
+        let (mut reaper, stdin) = spawn_reaper(&dir).unwrap();
+        drop(stdin);
+        reaper.wait().unwrap();
+        assert!(!dir.exists(), "{} is still there", dir.display());
+    }
+}
