@@ -19,7 +19,7 @@ use std::sync::OnceLock;
 
 use common::{PARTITIONS, all_files, now_ms};
 use kmigrate_kafka::{Cluster, ClusterConfig, TopicPartition};
-use kmigrate_testkit::{KafkaOptions, Listener, SaslUser, SeedRecord, TestCluster, TlsFiles, unique};
+use kmigrate_testkit::{SaslUser, SecuredBrokers, SeedRecord, TestCluster, TlsFiles, unique};
 
 const USER: &str = "migrator";
 const PASSWORD: &str = "secured-e2e-password-91d7";
@@ -27,45 +27,13 @@ const KEY_PASSWORD: &str = "secured-e2e-key-password-5b20";
 const OLD: usize = 5;
 const DURING: usize = 3;
 
-struct Brokers {
-    sasl_ssl: TestCluster,
-    mtls: TestCluster,
-    other_host: TestCluster,
-}
-
-fn brokers() -> &'static Brokers {
-    static BROKERS: OnceLock<Brokers> = OnceLock::new();
-    BROKERS.get_or_init(|| {
-        let user = SaslUser { name: USER.into(), password: PASSWORD.into() };
-        let sasl_ssl = std::thread::spawn(move || {
-            TestCluster::start_kafka(
-                "source",
-                KafkaOptions { listener: Listener::SaslSsl { users: vec![user] }, ..Default::default() },
-            )
-        });
-        let other_host = std::thread::spawn(|| {
-            TestCluster::start_kafka(
-                "target",
-                KafkaOptions {
-                    listener: Listener::MutualTls,
-                    cert_hosts: vec!["broker.kmigrate.invalid".into()],
-                    ..Default::default()
-                },
-            )
-        });
-        let mtls = TestCluster::start_kafka(
-            "target",
-            KafkaOptions { listener: Listener::MutualTls, ..Default::default() },
-        );
-        let join = |h: std::thread::JoinHandle<TestCluster>| {
-            h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))
-        };
-        Brokers { sasl_ssl: join(sasl_ssl), mtls, other_host: join(other_host) }
-    })
+fn brokers() -> &'static SecuredBrokers {
+    static BROKERS: OnceLock<SecuredBrokers> = OnceLock::new();
+    BROKERS.get_or_init(|| SecuredBrokers::start(SaslUser { name: USER.into(), password: PASSWORD.into() }))
 }
 
 fn tls(c: &TestCluster) -> TlsFiles {
-    c.kafka().expect("a Kafka broker").tls().expect("a TLS broker").clone()
+    c.tls_files()
 }
 
 /// A cluster side of a plan: its address and its `properties:` lines (YAML, indented by 4).

@@ -11,51 +11,18 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use kmigrate_kafka::{Cluster, ClusterConfig, Error, TlsProblem};
-use kmigrate_testkit::{KafkaOptions, Listener, SaslUser, TestCluster, TlsFiles, unique};
+use kmigrate_testkit::{SaslUser, SecuredBrokers, TestCluster, TlsFiles, unique};
 
 const USER: &str = "migrator";
 const PASSWORD: &str = "tls-test-password-3c9d";
 
-struct Brokers {
-    sasl_ssl: TestCluster,
-    mtls: TestCluster,
-    /// Mutual TLS with a broker certificate for `broker.kmigrate.invalid` only.
-    other_host: TestCluster,
-}
-
-fn brokers() -> &'static Brokers {
-    static BROKERS: OnceLock<Brokers> = OnceLock::new();
-    BROKERS.get_or_init(|| {
-        let user = SaslUser { name: USER.into(), password: PASSWORD.into() };
-        let sasl_ssl = std::thread::spawn(move || {
-            TestCluster::start_kafka(
-                "source",
-                KafkaOptions { listener: Listener::SaslSsl { users: vec![user] }, ..Default::default() },
-            )
-        });
-        let other_host = std::thread::spawn(|| {
-            TestCluster::start_kafka(
-                "target",
-                KafkaOptions {
-                    listener: Listener::MutualTls,
-                    cert_hosts: vec!["broker.kmigrate.invalid".into()],
-                    ..Default::default()
-                },
-            )
-        });
-        let mtls = TestCluster::start_kafka(
-            "target",
-            KafkaOptions { listener: Listener::MutualTls, ..Default::default() },
-        );
-        let join = |h: std::thread::JoinHandle<TestCluster>| {
-            h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))
-        };
-        Brokers { sasl_ssl: join(sasl_ssl), mtls, other_host: join(other_host) }
-    })
+fn brokers() -> &'static SecuredBrokers {
+    static BROKERS: OnceLock<SecuredBrokers> = OnceLock::new();
+    BROKERS.get_or_init(|| SecuredBrokers::start(SaslUser { name: USER.into(), password: PASSWORD.into() }))
 }
 
 fn tls(c: &TestCluster) -> TlsFiles {
-    c.kafka().expect("a Kafka broker").tls().expect("a TLS broker").clone()
+    c.tls_files()
 }
 
 /// The README's SASL_SSL + SCRAM-SHA-512 properties.

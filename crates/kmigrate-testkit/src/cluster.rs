@@ -294,6 +294,54 @@ impl BrokerPair {
     }
 }
 
+/// The secured Apache Kafka brokers of the TLS and SASL tests, started concurrently: a `SASL_SSL`
+/// source knowing `user` (SCRAM and PLAIN), a mutual-TLS target, and a mutual-TLS target whose
+/// certificate names another host (`broker.kmigrate.invalid`: a hostname mismatch). A test binary
+/// keeps them in a static, so its tests share them.
+#[derive(Debug)]
+pub struct SecuredBrokers {
+    pub sasl_ssl: TestCluster,
+    pub mtls: TestCluster,
+    pub other_host: TestCluster,
+}
+
+impl SecuredBrokers {
+    pub fn start(user: crate::SaslUser) -> SecuredBrokers {
+        use crate::Listener;
+        let sasl_ssl = std::thread::spawn(move || {
+            TestCluster::start_kafka(
+                "source",
+                KafkaOptions { listener: Listener::SaslSsl { users: vec![user] }, ..Default::default() },
+            )
+        });
+        let other_host = std::thread::spawn(|| {
+            TestCluster::start_kafka(
+                "target",
+                KafkaOptions {
+                    listener: Listener::MutualTls,
+                    cert_hosts: vec!["broker.kmigrate.invalid".into()],
+                    ..Default::default()
+                },
+            )
+        });
+        let mtls = TestCluster::start_kafka(
+            "target",
+            KafkaOptions { listener: Listener::MutualTls, ..Default::default() },
+        );
+        let join = |h: std::thread::JoinHandle<TestCluster>| {
+            h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))
+        };
+        SecuredBrokers { sasl_ssl: join(sasl_ssl), mtls, other_host: join(other_host) }
+    }
+}
+
+impl TestCluster {
+    /// The generated CA, broker and client certificates of a TLS Kafka broker the testkit started.
+    pub fn tls_files(&self) -> crate::TlsFiles {
+        self.kafka().expect("a Kafka broker").tls().expect("a TLS broker").clone()
+    }
+}
+
 /// A name no other test (or earlier run against a real cluster) uses: `prefix-<nanos>-<counter>`.
 ///
 /// Always name topics and groups with this: tests share real clusters, and tansu's DeleteTopics deletes

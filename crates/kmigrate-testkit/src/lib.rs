@@ -26,7 +26,7 @@ pub mod tools;
 
 pub use cluster::{
     BrokerKind, BrokerPair, ENV_BROKER, ENV_SOURCE, ENV_SOURCE_PROPERTIES, ENV_TARGET, ENV_TARGET_PROPERTIES,
-    TestCluster, broker_kind, external_clusters, parse_properties, unique,
+    SecuredBrokers, TestCluster, broker_kind, external_clusters, parse_properties, unique,
 };
 pub use kafka::{KAFKA_VERSION, KafkaBroker, KafkaOptions, Listener, SaslUser, kafka_home};
 pub use seed::{ConsumedRecord, GroupProtocol, LiveMember, SeedRecord, produce_with};
