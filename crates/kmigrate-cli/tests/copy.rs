@@ -14,15 +14,8 @@ fn copy_plan(
     topics: &[String],
     cutover: &str,
 ) -> String {
-    let list: String = topics.iter().map(|t| format!("  - {t}\n")).collect();
-    let yaml = format!(
-        "version: 1\nname: e2e\nsource:\n  bootstrap_servers: \"{}\"\ntarget:\n  bootstrap_servers: \"{}\"\ntopics:\n{list}data: synced\nsync:\n  by: kmigrate\ncutover:\n{cutover}\n",
-        source.bootstrap(),
-        target.bootstrap()
-    );
-    let path = dir.join("plan.yaml");
-    std::fs::write(&path, yaml).unwrap();
-    path.to_str().unwrap().to_string()
+    let topics: Vec<&str> = topics.iter().map(String::as_str).collect();
+    write_copy_plan(dir, source, target, &topics, "", "", &format!("cutover:\n{cutover}\n"))
 }
 
 /// `n` records for `partition` with keys, two headers and explicit timestamps; `tag` makes

@@ -26,20 +26,8 @@ fn write_plan_with(
     source_properties: &str,
     rest: &str,
 ) -> String {
-    let list: String = topics.iter().map(|t| format!("  - {t}\n")).collect();
-    let props = if source_properties.is_empty() {
-        String::new()
-    } else {
-        format!("  properties:\n{source_properties}")
-    };
-    let yaml = format!(
-        "version: 1\nname: e2e\nsource:\n  bootstrap_servers: \"{}\"\n{props}target:\n  bootstrap_servers: \"{}\"\ntopics:\n{list}data: synced\nsync:\n  by: kmigrate\n  compression: none\n{rest}",
-        source.bootstrap(),
-        target.bootstrap()
-    );
-    let path = dir.join("plan.yaml");
-    std::fs::write(&path, yaml).unwrap();
-    path.to_str().unwrap().to_string()
+    // Uncompressed: the tests size records against max.message.bytes.
+    write_copy_plan(dir, source, target, topics, source_properties, "  compression: none\n", rest)
 }
 
 fn past() -> String {

@@ -16,7 +16,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use common::kmigrate;
+use common::{kmigrate, seed_values};
 use kmigrate_kafka::TopicPartition;
 use kmigrate_testkit::{BrokerPair, Engine, SeedRecord, TestCluster};
 
@@ -97,22 +97,6 @@ impl Seeded {
     }
 }
 
-/// `n` records per partition `0..partitions`: keys `k<i>`, values `<label>-<p>-<i>`, timestamps
-/// `ts + i` seconds.
-async fn produce(c: &TestCluster, topic: &str, partitions: i32, n: usize, label: &str, ts: i64) {
-    for p in 0..partitions {
-        let records: Vec<SeedRecord> = (0..n)
-            .map(|i| {
-                SeedRecord::new(p)
-                    .key(format!("k{i}"))
-                    .value(format!("{label}-{p}-{i}"))
-                    .timestamp(ts + 1000 * i as i64)
-            })
-            .collect();
-        c.produce(topic, &records).await;
-    }
-}
-
 /// Everything plan could change on a cluster: which of `topics` exist, their partitions,
 /// configs and offsets, and every committed offset of `groups`.
 async fn cluster_state(c: &TestCluster, topics: &[String], groups: &[String]) -> String {
@@ -190,7 +174,7 @@ async fn showcase() -> Showcase {
         [(&orders, 3, 4), (&payments, 2, 3), (&refunds, 2, 3), (&chargebacks, 3, 1), (&audit, 1, 2)]
     {
         s.source().create_topic(topic, partitions).await;
-        produce(s.source(), topic, partitions, n, "old", old).await;
+        seed_values(s.source(), topic, partitions, n, "old", old, 1000).await;
     }
     for (group, topic, offsets) in [
         (&billing, &payments, &[3, 3][..]),
@@ -208,8 +192,8 @@ async fn showcase() -> Showcase {
     s.target().create_topic(&refunds, 2).await;
     s.target().create_topic(&chargebacks, 2).await;
     for topic in [&payments, &refunds] {
-        produce(s.target(), topic, 2, 3, "old", old).await;
-        produce(s.target(), topic, 2, 2, "new", new).await;
+        seed_values(s.target(), topic, 2, 3, "old", old, 1000).await;
+        seed_values(s.target(), topic, 2, 2, "new", new, 1000).await;
     }
     s.target().commit_group_offsets(&billing, &[(payments.as_str(), 0, 1)]).await;
     std::fs::write(s.dir.path().join("offsets.csv"), format!("{refunds},0,2\n{refunds},1,99\n")).unwrap();
@@ -337,7 +321,7 @@ async fn a_plan_already_in_effect_exits_0_with_detailed_exitcode() {
     for c in [s.source(), s.target()] {
         c.create_topic(&refunds, 2).await;
     }
-    produce(s.target(), &refunds, 2, 3, "new", T_MS).await;
+    seed_values(s.target(), &refunds, 2, 3, "new", T_MS, 1000).await;
     // Not synced, self-stored: the group starts at the earliest retained offset, which the
     // export file already holds.
     std::fs::create_dir_all(s.dir.path().join("out")).unwrap();
@@ -365,7 +349,7 @@ async fn steps_done_by_an_earlier_apply_are_marked_and_the_copy_counts_what_is_l
     let [billing, metrics] = ["billing", "metrics"].map(|g| s.n(g));
     s.source().create_topic(&orders, 2).await;
     // 9 bytes of key + value each: k<i> + old-<p>-<i>.
-    produce(s.source(), &orders, 2, 5, "old", T_MS - HOUR).await;
+    seed_values(s.source(), &orders, 2, 5, "old", T_MS - HOUR, 1000).await;
     s.source().commit_group_offsets(&billing, &[(orders.as_str(), 0, 5), (orders.as_str(), 1, 5)]).await;
     s.source().commit_group_offsets(&metrics, &[(orders.as_str(), 0, 2), (orders.as_str(), 1, 5)]).await;
     // An earlier apply created the topic and copied 3 records of partition 0, then was stopped.

@@ -10,22 +10,7 @@ use std::collections::BTreeMap;
 
 use common::*;
 use kmigrate_kafka::{TopicPartition, Watermarks};
-use kmigrate_testkit::{BrokerPair, Engine, SeedRecord, TestCluster, tools, unique};
-
-/// `n` records on each of `partitions`, values `<label>-<p>-<i>`, timestamps `ts + i`.
-async fn seed(c: &TestCluster, topic: &str, partitions: i32, n: usize, label: &str, ts: i64) {
-    for p in 0..partitions {
-        let records: Vec<SeedRecord> = (0..n)
-            .map(|i| {
-                SeedRecord::new(p)
-                    .key(format!("k{i}"))
-                    .value(format!("{label}-{p}-{i}"))
-                    .timestamp(ts + i as i64)
-            })
-            .collect();
-        c.produce(topic, &records).await;
-    }
-}
+use kmigrate_testkit::{BrokerPair, Engine, TestCluster, tools, unique};
 
 fn plan_yaml(pair: &BrokerPair, topics: &str, rest: &str) -> String {
     format!(
@@ -80,7 +65,7 @@ async fn an_existing_target_topic_grows_and_takes_the_configs() {
     let dir = tempfile::tempdir().unwrap();
     let topic = unique("grow");
     pair.source.create_topic_with(&topic, 2, &[("retention.ms", "315360000000")]).await;
-    seed(&pair.source, &topic, 2, 6, "old", now_ms() - 3_600_000).await;
+    seed_values(&pair.source, &topic, 2, 6, "old", now_ms() - 3_600_000, 1).await;
     pair.target.create_topic_with(&topic, 2, &[("max.message.bytes", "2000000")]).await;
     let yaml = plan_yaml(
         &pair,
@@ -134,7 +119,7 @@ async fn retention_trimmed_logs() {
     let topic = unique("trimmed");
     let group = unique("trimmed-group");
     pair.source.create_topic(&topic, 2).await;
-    seed(&pair.source, &topic, 2, 10, "old", now_ms() - 3_600_000).await;
+    seed_values(&pair.source, &topic, 2, 10, "old", now_ms() - 3_600_000, 1).await;
     pair.source.delete_records_before(&topic, 0, 4).await;
     pair.source.delete_records_before(&topic, 1, 7).await;
     let marks = watermarks(&pair.source, &topic, 2).await;
@@ -170,7 +155,7 @@ async fn retention_trimmed_logs() {
     let group = unique("trimmed-strict");
     for c in [&pair.source, &pair.target] {
         c.create_topic(&topic, 2).await;
-        seed(c, &topic, 2, 8, "old", now_ms() - 3_600_000).await;
+        seed_values(c, &topic, 2, 8, "old", now_ms() - 3_600_000, 1).await;
     }
     pair.target.delete_records_before(&topic, 0, 3).await;
     pair.target.delete_records_before(&topic, 1, 5).await;
@@ -202,7 +187,7 @@ async fn log_append_time_topics() {
     let group = unique("append-group");
     pair.source.create_topic_with(&topic, 2, &[("message.timestamp.type", "LogAppendTime")]).await;
     let before = now_ms();
-    seed(&pair.source, &topic, 2, 5, "old", 1_000).await;
+    seed_values(&pair.source, &topic, 2, 5, "old", 1_000, 1).await;
     // What Kafka does: the 1970 timestamps the producer sent are replaced by the broker's clock.
     let parts = [TopicPartition::new(&topic, 0), TopicPartition::new(&topic, 1)];
     let found = pair.source.connect().await.inspect_timestamps(&parts, 2).await.unwrap();
@@ -239,7 +224,7 @@ async fn partial_commits_on_a_trimmed_source() {
     let topic = unique("partial");
     let group = unique("partial-group");
     pair.source.create_topic(&topic, 3).await;
-    seed(&pair.source, &topic, 3, 10, "old", now_ms() - 3_600_000).await;
+    seed_values(&pair.source, &topic, 3, 10, "old", now_ms() - 3_600_000, 1).await;
     for p in 0..3 {
         pair.source.delete_records_before(&topic, p, 3).await;
     }

@@ -349,3 +349,55 @@ pub fn all_files(dir: &Path) -> String {
     }
     text
 }
+
+/// `n` records on each partition `0..partitions`: keys `k<i>`, values `<label>-<p>-<i>`, timestamps
+/// `ts + i * step_ms`.
+pub async fn seed_values(
+    c: &TestCluster,
+    topic: &str,
+    partitions: i32,
+    n: usize,
+    label: &str,
+    ts: i64,
+    step_ms: i64,
+) {
+    for p in 0..partitions {
+        let records: Vec<SeedRecord> = (0..n)
+            .map(|i| {
+                SeedRecord::new(p)
+                    .key(format!("k{i}"))
+                    .value(format!("{label}-{p}-{i}"))
+                    .timestamp(ts + step_ms * i as i64)
+            })
+            .collect();
+        c.produce(topic, &records).await;
+    }
+}
+
+/// Writes `plan.yaml` into `dir`: `topics` copied by kmigrate from `source` (with the property lines
+/// `source_properties`, if any) to `target`; `sync_extra` more keys of `sync:`, `rest` the YAML after
+/// it (cutover, consumers). Returns its path.
+pub fn write_copy_plan(
+    dir: &Path,
+    source: &TestCluster,
+    target: &TestCluster,
+    topics: &[&str],
+    source_properties: &str,
+    sync_extra: &str,
+    rest: &str,
+) -> String {
+    let list: String = topics.iter().map(|t| format!("  - {t}\n")).collect();
+    let props = if source_properties.is_empty() {
+        String::new()
+    } else {
+        format!("  properties:\n{source_properties}")
+    };
+    let yaml = format!(
+        "version: 1\nname: e2e\nsource:\n  bootstrap_servers: \"{}\"\n{props}target:\n  bootstrap_servers: \"{}\"\ntopics:\n{list}data: synced\nsync:\n  by: kmigrate\n{sync_extra}{rest}",
+        source.bootstrap(),
+        target.bootstrap()
+    );
+    let path = dir.join("plan.yaml");
+    std::fs::write(&path, yaml).unwrap();
+    path.to_str().unwrap().to_string()
+}
