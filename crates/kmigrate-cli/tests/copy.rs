@@ -281,3 +281,38 @@ async fn verify_names_the_first_differing_record() {
     );
     assert!(!text.contains(&format!("{}/1:", s.topic)), "partition 1 matches: {text}");
 }
+
+/// An unreadable copy checkpoint (issue 10, item 11) is an internal error naming the state file
+/// and the step, for `apply`, `plan` and `status` alike, and nothing changes: not the target, not
+/// the state file. (Read as "nothing copied yet", it would start the copy over.)
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unreadable_copy_checkpoint_stops_apply_plan_and_status_and_changes_nothing() {
+    let mut s = Scenario::start();
+    s.seed_old(300, now_ms() - 3_600_000).await;
+    let plan = s.write_plan("data: synced\nsync: { by: kmigrate }\ncutover:\n  manual: true", "");
+    let plan = plan.to_str().unwrap().to_string();
+    s.drain_group_on_source().await;
+    let out = s.kmigrate(&["apply", &plan]);
+    assert_eq!(out.status.code(), Some(3), "paused at the cutover gate once the copy caught up");
+    let step = format!("copy:{}", s.topic);
+    assert_eq!(copied(s.dir.path(), &step), 600);
+
+    let path = s.dir.path().join(".kmigrate/e2e.state.json");
+    let mut state = read_state(s.dir.path()).unwrap();
+    state["steps"][&step]["outputs"]["partitions"]["0"]["next"] = serde_json::json!("three hundred");
+    let damaged = serde_json::to_string_pretty(&state).unwrap();
+    std::fs::write(&path, &damaged).unwrap();
+    let ends = s.ends(s.target()).await;
+
+    for args in [&["apply", &plan, "--approve", "cutover"][..], &["plan", &plan], &["status", &plan]] {
+        let out = s.kmigrate(args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(70), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("e2e.state.json") && stderr.contains(&step),
+            "{args:?} names the file and step: {stderr}"
+        );
+    }
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), damaged, "the state file is left as it was");
+    assert_eq!(s.ends(s.target()).await, ends, "nothing was written to the target");
+}

@@ -11,6 +11,7 @@ use kmigrate_plan::Plan;
 use crate::checkpoint::Checkpoint;
 use crate::events::{Event, Reporter};
 use crate::lock::{LockError, PlanLock};
+use crate::outputs::OutputsError;
 use crate::state::{State, StateError, StateStore, StepStatus};
 use crate::walker::{StepRunner, StopSignal, WalkOptions, WalkSummary, walk};
 
@@ -60,7 +61,7 @@ pub async fn apply(
     if let Some(holder) = &lock.took_over {
         reporter.report(Event::LockTakenOver { holder: holder.to_string() });
     }
-    let mut state = store.load()?.unwrap_or_else(|| State::new(&plan.name));
+    let mut state = crate::outputs::load(&store)?.unwrap_or_else(|| State::new(&plan.name));
     let mut graph = compile(plan, &state.expansion)?;
     let changed = changed_steps(&graph, &state);
     if !changed.is_empty() && !options.replan {
@@ -105,7 +106,8 @@ pub async fn apply(
             return Ok(summary);
         }
         // An expand step finished: record what it matched and compile the larger graph.
-        let expansion = expansion_from_outputs(&graph, &checkpoint);
+        let expansion =
+            expansion_from_outputs(&graph, &checkpoint).map_err(|e| ApplyError::Internal(e.to_string()))?;
         checkpoint.update(|s| s.expansion = expansion.clone())?;
         graph = compile(plan, &expansion)?;
         checkpoint.update(|s| reconcile(&graph, s))?;
@@ -151,14 +153,17 @@ fn forget_run_facts(state: &mut State) {
     }
 }
 
-fn expansion_from_outputs(graph: &StepGraph, checkpoint: &Checkpoint) -> Expansion {
+fn expansion_from_outputs(graph: &StepGraph, checkpoint: &Checkpoint) -> Result<Expansion, OutputsError> {
     let mut expansion = checkpoint.snapshot().expansion;
     for step in graph.steps().filter(|s| s.kind() == StepKind::Expand) {
-        let outputs = checkpoint.outputs(&step.id.to_string());
-        if let (Some(pattern), Some(topics)) = (step.subject(), outputs.get("topics")) {
-            let topics: Vec<String> = serde_json::from_value(topics.clone()).unwrap_or_default();
+        let id = step.id.to_string();
+        let topics = checkpoint.read(|s| match s.step(&id) {
+            Some(st) => crate::outputs::expanded_in(&id, &st.outputs),
+            None => Ok(None),
+        })?;
+        if let (Some(pattern), Some(topics)) = (step.subject(), topics) {
             expansion.insert(pattern.to_string(), topics);
         }
     }
-    expansion
+    Ok(expansion)
 }

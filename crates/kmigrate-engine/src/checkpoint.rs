@@ -39,6 +39,11 @@ impl Checkpoint {
         state.steps.get(step).map(|s| s.outputs.clone()).unwrap_or_default()
     }
 
+    /// Reads the state in place (no copy), e.g. through a typed accessor of [`crate::outputs`].
+    pub fn read<R>(&self, f: impl FnOnce(&State) -> R) -> R {
+        f(&self.state.lock().expect("checkpoint lock poisoned"))
+    }
+
     /// A copy of the whole state.
     pub fn snapshot(&self) -> State {
         self.state.lock().expect("checkpoint lock poisoned").clone()

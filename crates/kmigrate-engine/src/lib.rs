@@ -10,6 +10,7 @@ pub mod compression;
 pub mod events;
 pub mod lock;
 pub mod offset_map;
+pub mod outputs;
 pub mod preview;
 pub mod replan;
 pub mod state;
@@ -22,6 +23,7 @@ pub use apply::{ApplyError, ApplyOptions, ChangedStep, RunnerFactory, apply};
 pub use checkpoint::Checkpoint;
 pub use events::{Event, NullReporter, Outcome, RecordingReporter, Reporter};
 pub use lock::{LockError, LockInfo, PlanLock};
+pub use outputs::{OutputsError, load as load_state};
 pub use state::{State, StateError, StateStore, StepState, StepStatus};
 pub use steps::{Context, KafkaSteps, RunOptions, cluster_configs};
 pub use walker::{

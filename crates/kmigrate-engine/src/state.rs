@@ -125,6 +125,10 @@ pub enum StateError {
         "state file {path} has format version {found}; this kmigrate reads version {STATE_FORMAT_VERSION} (use a newer kmigrate)"
     )]
     Version { path: PathBuf, found: u32 },
+    #[error(
+        "state file {path} is damaged: the recorded outputs of step {step} are unreadable ({reason}); nothing was changed (restore the file from a backup, or move it away to start the migration over)"
+    )]
+    Outputs { path: PathBuf, step: String, reason: String },
     #[error("state file {path} belongs to plan {found:?}, not {expected:?}")]
     OtherPlan { path: PathBuf, found: String, expected: String },
 }

@@ -6,8 +6,9 @@ use std::collections::BTreeMap;
 use kmigrate_kafka::{TopicPartition, Watermarks};
 use serde::Serialize;
 
+use crate::outputs::OutputsError;
 use crate::state::State;
-use crate::steps::copy::CopyState;
+use crate::steps::copy::copies_of;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Translated {
@@ -22,19 +23,13 @@ pub struct Translated {
 }
 
 /// The partitions of `source` that no `copy:` step of the plan copied (these cannot be translated).
-pub fn uncopied(state: &State, source: &BTreeMap<TopicPartition, i64>) -> Vec<TopicPartition> {
-    source
-        .keys()
-        .filter(|p| {
-            let copied = state
-                .steps
-                .get(&format!("copy:{}", p.topic))
-                .and_then(|s| serde_json::from_value::<CopyState>(s.outputs.clone()).ok())
-                .is_some_and(|c| c.partitions.contains_key(&p.partition));
-            !copied
-        })
-        .cloned()
-        .collect()
+pub fn uncopied(
+    state: &State,
+    source: &BTreeMap<TopicPartition, i64>,
+) -> Result<Vec<TopicPartition>, OutputsError> {
+    let parts: Vec<TopicPartition> = source.keys().cloned().collect();
+    let copies = copies_of(state, &parts)?;
+    Ok(parts.into_iter().filter(|p| !copies[&p.topic].partitions.contains_key(&p.partition)).collect())
 }
 
 /// Translates `source` offsets (next offset to read, per partition) with the copy maps recorded
@@ -45,18 +40,12 @@ pub fn translate_offsets(
     source: &BTreeMap<TopicPartition, i64>,
     target: &BTreeMap<TopicPartition, Watermarks>,
 ) -> Result<Vec<Translated>, String> {
-    let mut maps: BTreeMap<&str, CopyState> = BTreeMap::new();
+    let parts: Vec<TopicPartition> = source.keys().cloned().collect();
+    let copies = copies_of(state, &parts).map_err(|e| e.to_string())?;
     let mut missing = Vec::new();
     let mut out = Vec::new();
     for (p, offset) in source {
-        let copy = maps.entry(p.topic.as_str()).or_insert_with(|| {
-            state
-                .steps
-                .get(&format!("copy:{}", p.topic))
-                .and_then(|s| serde_json::from_value(s.outputs.clone()).ok())
-                .unwrap_or_default()
-        });
-        let (Some(map), Some(w)) = (copy.partitions.get(&p.partition), target.get(p)) else {
+        let (Some(map), Some(w)) = (copies[&p.topic].partitions.get(&p.partition), target.get(p)) else {
             missing.push(p.to_string());
             continue;
         };
@@ -84,6 +73,7 @@ mod tests {
     use super::*;
     use crate::offset_map::PartitionMap;
     use crate::state::{StepState, StepStatus};
+    use crate::steps::copy::CopyState;
 
     #[test]
     fn translates_through_the_copy_map_and_names_uncopied_partitions() {

@@ -49,6 +49,12 @@ impl StepError {
     }
 }
 
+impl From<crate::outputs::OutputsError> for StepError {
+    fn from(e: crate::outputs::OutputsError) -> Self {
+        StepError::fatal(format!("internal error: {e}"))
+    }
+}
+
 impl std::fmt::Display for StepError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.message)

@@ -33,7 +33,7 @@ pub fn translate(args: &TranslateArgs, printer: &Printer) -> Result<u8, Internal
         Err(e) => return fail(format!("{}: {e}", args.from_file.display())),
     };
     let store = StateStore::new(state_dir(&args.plan, &args.state), &plan.name);
-    let state = match store.load() {
+    let state = match kmigrate_engine::load_state(&store) {
         Ok(Some(s)) => s,
         Ok(None) => {
             return fail(format!(
@@ -44,7 +44,8 @@ pub fn translate(args: &TranslateArgs, printer: &Printer) -> Result<u8, Internal
         }
         Err(e) => return Err(Box::new(miette::MietteDiagnostic::new(e.to_string()))),
     };
-    let uncopied = kmigrate_engine::translate::uncopied(&state, &source);
+    let uncopied = kmigrate_engine::translate::uncopied(&state, &source)
+        .map_err(|e| Box::new(miette::MietteDiagnostic::new(e.to_string())) as InternalError)?;
     if !uncopied.is_empty() {
         let list: Vec<String> = uncopied.iter().map(ToString::to_string).collect();
         return fail(format!(

@@ -18,13 +18,9 @@ pub fn run(args: &PlanArgs, printer: &Printer) -> Result<u8, InternalError> {
     let Some(plan) = load_valid_plan(&args.plan, printer) else { return Ok(exit::FAILURE) };
     // The checkpoint is only read (no lock: plan never writes it).
     let store = StateStore::new(state_dir(&args.plan, &args.state), &plan.name);
-    let state = match store.load() {
-        Ok(s) => s,
-        Err(e) => {
-            printer.note(format!("error: {e}"));
-            return Ok(exit::FAILURE);
-        }
-    };
+    // An unreadable state file is an internal error (exit 70), as for apply and status.
+    let state = kmigrate_engine::load_state(&store)
+        .map_err(|e| Box::new(miette::MietteDiagnostic::new(e.to_string())) as InternalError)?;
     let configs = if args.offline {
         None
     } else {

@@ -12,8 +12,8 @@ use crate::printer::Printer;
 pub fn run(args: &StatusArgs, printer: &Printer) -> Result<u8, InternalError> {
     let Some(plan) = load_valid_plan(&args.plan, printer) else { return Ok(exit::FAILURE) };
     let store = StateStore::new(state_dir(&args.plan, &args.state), &plan.name);
-    let state =
-        store.load().map_err(|e| Box::new(miette::MietteDiagnostic::new(e.to_string())) as InternalError)?;
+    let state = kmigrate_engine::load_state(&store)
+        .map_err(|e| Box::new(miette::MietteDiagnostic::new(e.to_string())) as InternalError)?;
     let expansion = state.as_ref().map(|s| s.expansion.clone()).unwrap_or_default();
     let graph = kmigrate_dag::compile(&plan, &expansion)
         .map_err(|e| Box::new(miette::MietteDiagnostic::new(e.to_string())) as InternalError)?;

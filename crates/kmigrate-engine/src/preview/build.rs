@@ -13,15 +13,16 @@ use super::configs::{min_insync, value_problem};
 use super::model::*;
 use super::read::{BYTES_SAMPLE, Live};
 use crate::compression::{CopyCompression, copy_compression};
+use crate::outputs;
 use crate::state::{State, StepStatus};
 use crate::steps::concrete_topics;
 use crate::steps::copy::{CopyState, exact_from};
+use crate::steps::export;
 use crate::steps::groups::topics_read;
 use crate::steps::offsets::{
     Decided, Facts, decide_partitions, read_from_file, rule_for_group, unusable_timestamps,
 };
 use crate::steps::topic::{TopicChange, change, desired, spec_for};
-use crate::steps::{cutover, export};
 use crate::strategy::{Rule, TimeAnswer};
 
 /// One step's prediction, before the checkpoint is applied to it.
@@ -192,13 +193,13 @@ pub(super) fn is_done(state: &State, id: &str) -> bool {
     state.step(id).is_some_and(|s| s.status == StepStatus::Done)
 }
 
-/// The copy checkpoint of a topic (empty before the copy started).
+/// The copy checkpoint of a topic (empty before the copy started). The preview checked every
+/// recorded output before it started ([`super::preview`]).
 pub(super) fn copy_state(state: Option<&State>, topic: &str) -> CopyState {
-    state
-        .and_then(|s| s.step(&format!("copy:{topic}")))
-        .and_then(|s| serde_json::from_value(s.outputs.clone()).ok())
-        .unwrap_or_default()
+    state.map(|s| outputs::copy(s, topic).expect(CHECKED)).unwrap_or_default()
 }
+
+const CHECKED: &str = "recorded outputs are checked when the preview starts";
 
 /// The source offset the copy of a partition continues from.
 pub(super) fn copy_start(state: &CopyState, partition: i32, w: Watermarks) -> i64 {
@@ -210,7 +211,7 @@ pub(super) fn copy_start(state: &CopyState, partition: i32, w: Watermarks) -> i6
 pub(super) fn cutover_time(input: &PreviewInput<'_>) -> Option<DateTime<FixedOffset>> {
     let state = input.state;
     if let Some(step) = state.and_then(|s| s.step("cutover")).filter(|s| s.status == StepStatus::Done) {
-        return cutover::time_in(&step.outputs);
+        return outputs::cutover_time_in(&step.outputs).expect(CHECKED);
     }
     match &input.plan.cutover.mode {
         CutoverMode::At(at) => {
@@ -222,8 +223,7 @@ pub(super) fn cutover_time(input: &PreviewInput<'_>) -> Option<DateTime<FixedOff
 
 /// The decision an earlier apply saved for the group (apply commits exactly that).
 pub(super) fn saved_decision(input: &PreviewInput<'_>, group: &GroupSpec) -> Option<Decided> {
-    let st = input.state?.step(&format!("offsets:{}", group.id))?;
-    serde_json::from_value(st.outputs.get("decided")?.clone()).ok()
+    outputs::decided(input.state?, &group.id).expect(CHECKED)
 }
 
 /// Whether the group's offsets are already decided (so nothing needs to be read for them).
@@ -701,7 +701,9 @@ fn offsets(ctx: &Ctx, group: &GroupSpec) -> Built {
             }
             OffsetStore::SelfStored => None,
         };
-        exact_from(&|t: &str| copy_state(input.state, t), committed.as_ref(), &existing, &marks)
+        let copies: BTreeMap<String, CopyState> =
+            existing.iter().map(|p| (p.topic.clone(), copy_state(input.state, &p.topic))).collect();
+        exact_from(&copies, committed.as_ref(), &existing, &marks)
     });
     action.duplicates = exact.as_ref().map(|e| e.duplicates);
     if let (Rule::ByTime { .. }, Some(t)) = (&rule, t)

@@ -47,6 +47,8 @@ pub enum PreviewError {
     Kafka(#[from] kmigrate_kafka::Error),
     #[error("internal error: {0}")]
     Internal(String),
+    #[error("internal error: {0}")]
+    Outputs(crate::outputs::OutputsError),
 }
 
 /// Predicts what apply would do. `clusters` is `(source, target)`; `None` is `--offline`: no
@@ -55,6 +57,11 @@ pub async fn preview(
     input: &PreviewInput<'_>,
     clusters: Option<(&Cluster, &Cluster)>,
 ) -> Result<PlanPreview, PreviewError> {
+    // Every recorded output is read through a typed accessor that never defaults: check them all
+    // once, so the preview's readers can rely on them.
+    if let Some(state) = input.state {
+        crate::outputs::check(state).map_err(PreviewError::Outputs)?;
+    }
     let mut expansion = input.state.map(|s| s.expansion.clone()).unwrap_or_default();
     let recorded: Vec<String> = expansion.keys().cloned().collect();
     let live = match clusters {

@@ -49,7 +49,7 @@ pub async fn run(ctx: &Context, h: &StepHandle) -> StepResult {
             if !ctx.options.approve_cutover {
                 // Let the copies catch up first: producers switched while copies lag put new
                 // records on the target before old ones, which strict groups then read again.
-                if !copies_caught_up(ctx, h).await {
+                if !copies_caught_up(ctx, h).await? {
                     return Ok(StepOutcome::Interrupted);
                 }
                 return Ok(StepOutcome::Paused {
@@ -111,25 +111,15 @@ pub async fn run(ctx: &Context, h: &StepHandle) -> StepResult {
 
 /// Waits until every copy step has caught up with the source (or is done). False when asked to
 /// stop first. With `--wait-timeout`, gives up waiting (true) once it passes.
-async fn copies_caught_up(ctx: &Context, h: &StepHandle) -> bool {
+async fn copies_caught_up(ctx: &Context, h: &StepHandle) -> Result<bool, StepError> {
     if !ctx.plan.copies_data() {
-        return true;
+        return Ok(true);
     }
     let deadline = Deadline::after(ctx.options.wait_timeout);
     loop {
-        let state = h.checkpoint.snapshot();
-        let lagging: Vec<&String> = state
-            .steps
-            .iter()
-            .filter(|(id, st)| {
-                id.starts_with("copy:")
-                    && st.status != crate::state::StepStatus::Done
-                    && !st.outputs.get("caught_up").and_then(|v| v.as_bool()).unwrap_or(false)
-            })
-            .map(|(id, _)| id)
-            .collect();
+        let lagging = h.checkpoint.read(lagging_copies)?;
         if lagging.is_empty() || deadline.passed() {
-            return true;
+            return Ok(true);
         }
         h.report(crate::Event::StepWaiting {
             step: h.id(),
@@ -139,9 +129,23 @@ async fn copies_caught_up(ctx: &Context, h: &StepHandle) -> bool {
             ),
         });
         if !ctx.pause_between_polls(h).await {
-            return false;
+            return Ok(false);
         }
     }
+}
+
+/// The copy steps not done yet whose copy has not caught up with the source.
+fn lagging_copies(state: &crate::state::State) -> Result<Vec<String>, crate::outputs::OutputsError> {
+    let mut lagging = Vec::new();
+    for (id, st) in &state.steps {
+        if id.starts_with("copy:")
+            && st.status != crate::state::StepStatus::Done
+            && !crate::outputs::copy_in(id, &st.outputs)?.caught_up
+        {
+            lagging.push(id.clone());
+        }
+    }
+    Ok(lagging)
 }
 
 fn paused_at(at: DateTime<FixedOffset>) -> StepOutcome {
@@ -246,16 +250,6 @@ fn to_time(ms: i64) -> DateTime<FixedOffset> {
 
 fn human(d: Duration) -> String {
     humantime::format_duration(Duration::from_secs(d.as_secs())).to_string()
-}
-
-/// The cutover time recorded by the `cutover` step, if it is done.
-pub fn recorded_time(h: &StepHandle) -> Option<DateTime<FixedOffset>> {
-    time_in(&h.checkpoint.outputs("cutover"))
-}
-
-/// The cutover time in the `cutover` step's outputs.
-pub(crate) fn time_in(outputs: &serde_json::Value) -> Option<DateTime<FixedOffset>> {
-    DateTime::parse_from_rfc3339(outputs.get("time")?.as_str()?).ok()
 }
 
 #[cfg(test)]

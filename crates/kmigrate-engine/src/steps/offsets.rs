@@ -16,7 +16,7 @@ use serde_json::json;
 
 use super::context::{Context, kafka_error};
 use super::copy::{self, Exact};
-use super::{cutover, export, groups};
+use super::{export, groups};
 use crate::strategy::{self, Decision, PartitionFacts, Rule, TimeAnswer};
 use crate::walker::{StepError, StepHandle, StepOutcome, StepResult};
 
@@ -63,8 +63,7 @@ impl Decided {
 
 pub async fn run(ctx: &Context, h: &StepHandle) -> StepResult {
     let group = groups::spec(ctx, h)?;
-    let saved: Option<Decided> =
-        h.checkpoint.outputs(&h.id()).get("decided").and_then(|d| serde_json::from_value(d.clone()).ok());
+    let saved = h.checkpoint.read(|s| crate::outputs::decided(s, &group.id))?;
     let decided = match saved {
         Some(d) => d,
         None => {
@@ -153,8 +152,10 @@ pub fn decide_partitions(
 }
 
 async fn decide(ctx: &Context, h: &StepHandle, group: &GroupSpec) -> Result<Decided, StepError> {
-    let t =
-        cutover::recorded_time(h).ok_or_else(|| StepError::fatal("the cutover time is not recorded yet"))?;
+    let t = h
+        .checkpoint
+        .read(crate::outputs::cutover_time)?
+        .ok_or_else(|| StepError::fatal("the cutover time is not recorded yet"))?;
     let target = ctx.target().await?;
     let topics = groups::topics(ctx, h, group).await?;
     let partitions = ctx.partitions(target, &topics).await?;

@@ -2,13 +2,11 @@
 //! restarted there, past) what `offsets:<g>` computed; export files exist and hold exactly the
 //! computed offsets; every copied partition matches the source (see `copy::verify`).
 
-use kmigrate_dag::StepKind;
 use kmigrate_kafka::TopicPartition;
 use kmigrate_plan::OffsetStore;
 use serde_json::json;
 
 use super::context::{Context, kafka_error};
-use super::offsets::Decided;
 use super::{copy, export};
 use crate::walker::{StepError, StepHandle, StepOutcome, StepResult};
 
@@ -16,12 +14,7 @@ pub async fn run(ctx: &Context, h: &StepHandle) -> StepResult {
     let mut problems = Vec::new();
     let mut checked = Vec::new();
     for group in &ctx.plan.groups {
-        let Some(decided) = h
-            .checkpoint
-            .outputs(&format!("{}:{}", StepKind::Offsets, group.id))
-            .get("decided")
-            .and_then(|d| serde_json::from_value::<Decided>(d.clone()).ok())
-        else {
+        let Some(decided) = h.checkpoint.read(|s| crate::outputs::decided(s, &group.id))? else {
             problems.push(format!("group {}: no offsets were recorded", group.id));
             continue;
         };

@@ -38,17 +38,29 @@ pub async fn exact_offsets(
         }
         OffsetStore::SelfStored => None,
     };
-    let copy_state = |topic: &str| {
-        serde_json::from_value(h.checkpoint.outputs(&format!("copy:{topic}"))).unwrap_or_default()
-    };
-    Ok(Some(exact_from(&copy_state, committed.as_ref(), partitions, marks)))
+    let copies = h.checkpoint.read(|s| copies_of(s, partitions))?;
+    Ok(Some(exact_from(&copies, committed.as_ref(), partitions, marks)))
+}
+
+/// The copy state of every topic of `partitions`, read through [`crate::outputs::copy`].
+pub fn copies_of(
+    state: &crate::state::State,
+    partitions: &[TopicPartition],
+) -> Result<BTreeMap<String, CopyState>, crate::outputs::OutputsError> {
+    let mut copies = BTreeMap::new();
+    for p in partitions {
+        if !copies.contains_key(&p.topic) {
+            copies.insert(p.topic.clone(), crate::outputs::copy(state, &p.topic)?);
+        }
+    }
+    Ok(copies)
 }
 
 /// Pure: where the group starts on each target partition, from the copy state of each topic
-/// (`copy_state`), its committed offsets on the source (`None`: self-stored, taken as drained)
-/// and the target watermarks.
+/// (`copies`, keyed by topic; see [`copies_of`]), its committed offsets on the source (`None`:
+/// self-stored, taken as drained) and the target watermarks.
 pub fn exact_from(
-    copy_state: &dyn Fn(&str) -> CopyState,
+    copies: &BTreeMap<String, CopyState>,
     committed: Option<&BTreeMap<TopicPartition, Option<i64>>>,
     partitions: &[TopicPartition],
     marks: &BTreeMap<TopicPartition, Watermarks>,
@@ -56,10 +68,10 @@ pub fn exact_from(
     let mut offsets = BTreeMap::new();
     let mut duplicates = 0;
     let mut uncommitted = Vec::new();
-    let mut states: BTreeMap<String, CopyState> = BTreeMap::new();
     for p in partitions {
-        let state = states.entry(p.topic.clone()).or_insert_with(|| copy_state(&p.topic));
-        let map = state.partitions.get(&p.partition).cloned().unwrap_or_default();
+        // A partition the copy has not recorded: nothing of it was copied (yet).
+        let map =
+            copies.get(&p.topic).and_then(|c| c.partitions.get(&p.partition)).cloned().unwrap_or_default();
         let consumed = match committed {
             Some(c) => match c.get(p).copied().flatten() {
                 Some(o) => Some(o),

@@ -27,7 +27,7 @@ use crate::compression::{CopyCompression, copy_compression};
 use crate::offset_map::PartitionMap;
 use crate::state::StepStatus;
 use crate::walker::{StepError, StepHandle, StepOutcome, StepResult};
-pub use exact::{Exact, exact_from, exact_offsets};
+pub use exact::{Exact, copies_of, exact_from, exact_offsets};
 use reconcile::reconcile;
 pub use verify::{CopyCheck, verify};
 
@@ -61,7 +61,7 @@ pub async fn run(ctx: &Context, h: &StepHandle) -> StepResult {
     let topic = h.step.subject().unwrap_or_default().to_string();
     let (source, target) = tokio::try_join!(ctx.source(), ctx.target())?;
     let partitions = ctx.partitions(source, std::slice::from_ref(&topic)).await?;
-    let mut state: CopyState = serde_json::from_value(h.checkpoint.outputs(&h.id())).unwrap_or_default();
+    let mut state = h.checkpoint.read(|s| crate::outputs::copy(s, &topic))?;
 
     // Acknowledged but not checkpointed before a kill: find them on the target.
     // Partitions are independent and each reconcile mostly waits (offset lookups, a fetch even

@@ -12,7 +12,7 @@ use kmigrate_kafka::{Cluster, Fields, TopicPartition};
 use tokio::sync::mpsc;
 
 use super::super::context::{Context, kafka_error};
-use super::{CopyState, SCAN_IDLE, kept_fields};
+use super::{SCAN_IDLE, kept_fields};
 use crate::offset_map::PartitionMap;
 use crate::walker::{StepError, StepHandle};
 
@@ -48,8 +48,7 @@ pub async fn verify(ctx: &Context, h: &StepHandle) -> Result<CopyCheck, StepErro
     let mut total = Compared::default();
     let mut stamped = Vec::new();
     for topic in ctx.topics(h) {
-        let state: CopyState =
-            serde_json::from_value(h.checkpoint.outputs(&format!("copy:{topic}"))).unwrap_or_default();
+        let state = h.checkpoint.read(|s| crate::outputs::copy(s, &topic))?;
         let fields =
             if state.partitions.is_empty() { Fields::All } else { kept_fields(target, &topic).await? };
         if fields == Fields::WithoutTimestamp {

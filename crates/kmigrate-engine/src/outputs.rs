@@ -1,0 +1,183 @@
+//! The recorded outputs that later steps, re-runs, `status`, `plan` and `offsets translate` rely
+//! on, read through one typed accessor per step kind: the copy's offset map (`copy:<t>`), a
+//! group's decided offsets (`offsets:<g>`), the cutover time (`cutover`) and a pattern's topics
+//! (`expand:<p>`).
+//!
+//! Outputs a step has not recorded yet read as "nothing yet" (an empty copy, no decision). Outputs
+//! that are present but unreadable are an error, never a default: a copy checkpoint read as empty
+//! would copy the whole topic again, a lost decision would resolve "latest" anew. [`load`] checks
+//! every recorded output when the state file is read, so a damaged file stops `apply`, `plan`,
+//! `status` and `offsets translate` before anything is done (an internal error: exit 70).
+
+use chrono::{DateTime, FixedOffset};
+use kmigrate_dag::StepKind;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::state::{State, StateError, StateStore};
+use crate::steps::copy::CopyState;
+use crate::steps::offsets::Decided;
+
+/// Recorded outputs that cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the recorded outputs of step {step} are unreadable: {reason}")]
+pub struct OutputsError {
+    pub step: String,
+    pub reason: String,
+}
+
+/// Loads the state file and checks every recorded output (see the module docs).
+pub fn load(store: &StateStore) -> Result<Option<State>, StateError> {
+    let Some(state) = store.load()? else { return Ok(None) };
+    check(&state).map_err(|e| StateError::Outputs { path: store.path(), step: e.step, reason: e.reason })?;
+    Ok(Some(state))
+}
+
+/// Reads every output this module knows how to read; the first unreadable one is the error.
+pub fn check(state: &State) -> Result<(), OutputsError> {
+    for (id, st) in &state.steps {
+        match id.split_once(':').map_or(id.as_str(), |(kind, _)| kind) {
+            k if k == StepKind::Copy.as_str() => copy_in(id, &st.outputs).map(drop)?,
+            k if k == StepKind::Offsets.as_str() => decided_in(id, &st.outputs).map(drop)?,
+            k if k == StepKind::Cutover.as_str() => cutover_time_in(&st.outputs).map(drop)?,
+            k if k == StepKind::Expand.as_str() => expanded_in(id, &st.outputs).map(drop)?,
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// The step id of a topic's copy.
+pub fn copy_step(topic: &str) -> String {
+    format!("{}:{topic}", StepKind::Copy)
+}
+
+/// The copy state of `topic` in `state`: empty before its copy recorded anything.
+pub fn copy(state: &State, topic: &str) -> Result<CopyState, OutputsError> {
+    let id = copy_step(topic);
+    match state.step(&id) {
+        Some(st) => copy_in(&id, &st.outputs),
+        None => Ok(CopyState::default()),
+    }
+}
+
+/// The copy state in the outputs of the copy step `step`.
+pub fn copy_in(step: &str, outputs: &Value) -> Result<CopyState, OutputsError> {
+    Ok(parse::<CopyState>(step, outputs)?.unwrap_or_default())
+}
+
+/// The offsets decided for `group`, if its `offsets:` step recorded them.
+pub fn decided(state: &State, group: &str) -> Result<Option<Decided>, OutputsError> {
+    let id = format!("{}:{group}", StepKind::Offsets);
+    match state.step(&id) {
+        Some(st) => decided_in(&id, &st.outputs),
+        None => Ok(None),
+    }
+}
+
+/// The decided offsets in the outputs of the offsets step `step`.
+pub fn decided_in(step: &str, outputs: &Value) -> Result<Option<Decided>, OutputsError> {
+    match object(step, outputs)?.and_then(|o| o.get("decided")) {
+        None => Ok(None),
+        Some(d) => parse(step, d),
+    }
+}
+
+/// The cutover time T recorded by the `cutover` step, if it recorded one.
+pub fn cutover_time(state: &State) -> Result<Option<DateTime<FixedOffset>>, OutputsError> {
+    match state.step(StepKind::Cutover.as_str()) {
+        Some(st) => cutover_time_in(&st.outputs),
+        None => Ok(None),
+    }
+}
+
+/// The cutover time in the `cutover` step's outputs.
+pub fn cutover_time_in(outputs: &Value) -> Result<Option<DateTime<FixedOffset>>, OutputsError> {
+    let step = StepKind::Cutover.as_str();
+    let Some(time) = object(step, outputs)?.and_then(|o| o.get("time")) else { return Ok(None) };
+    let bad = |reason: String| OutputsError { step: step.to_string(), reason };
+    let text = time.as_str().ok_or_else(|| bad(format!("`time` is {time}, not an RFC 3339 string")))?;
+    DateTime::parse_from_rfc3339(text).map(Some).map_err(|e| bad(format!("`time` {text:?}: {e}")))
+}
+
+/// The topics the expand step `step` recorded, if it recorded them.
+pub fn expanded_in(step: &str, outputs: &Value) -> Result<Option<Vec<String>>, OutputsError> {
+    match object(step, outputs)?.and_then(|o| o.get("topics")) {
+        None => Ok(None),
+        Some(t) => parse(step, t),
+    }
+}
+
+/// `None` for null (nothing recorded yet), an error for anything but an object.
+fn object<'a>(
+    step: &str,
+    outputs: &'a Value,
+) -> Result<Option<&'a serde_json::Map<String, Value>>, OutputsError> {
+    match outputs {
+        Value::Null => Ok(None),
+        Value::Object(o) => Ok(Some(o)),
+        other => {
+            Err(OutputsError { step: step.to_string(), reason: format!("expected an object, found {other}") })
+        }
+    }
+}
+
+fn parse<T: DeserializeOwned>(step: &str, value: &Value) -> Result<Option<T>, OutputsError> {
+    if value.is_null() {
+        return Ok(None);
+    }
+    serde_json::from_value(value.clone())
+        .map(Some)
+        .map_err(|e| OutputsError { step: step.to_string(), reason: e.to_string() })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::state::StepState;
+
+    fn with(step: &str, outputs: Value) -> State {
+        let mut state = State::new("p");
+        let mut st = StepState::new("f".into(), Value::Null);
+        st.outputs = outputs;
+        state.steps.insert(step.into(), st);
+        state
+    }
+
+    #[test]
+    fn nothing_recorded_reads_as_nothing_yet() {
+        let state = with("copy:orders", Value::Null);
+        assert_eq!(copy(&state, "orders").unwrap(), CopyState::default());
+        assert_eq!(copy(&state, "other").unwrap(), CopyState::default());
+        assert_eq!(decided(&state, "billing").unwrap(), None);
+        assert_eq!(cutover_time(&state).unwrap(), None);
+        check(&state).unwrap();
+    }
+
+    #[test]
+    fn a_recorded_copy_reads_back() {
+        let state = with("copy:orders", json!({"partitions": {"0": {"next": 5, "runs": [[0, 0, 5]]}}}));
+        let copy = copy(&state, "orders").unwrap();
+        assert_eq!(copy.partitions[&0].next, Some(5));
+        assert_eq!(copy.copied(), 5);
+    }
+
+    #[test]
+    fn unreadable_outputs_are_errors_naming_the_step() {
+        for (step, outputs) in [
+            ("copy:orders", json!({"partitions": {"0": {"next": "five"}}})),
+            ("copy:orders", json!([1, 2])),
+            ("offsets:billing", json!({"decided": {"partitions": 3}})),
+            ("cutover", json!({"time": "yesterday"})),
+            ("cutover", json!({"time": 17})),
+            ("expand:^a", json!({"topics": "a1"})),
+        ] {
+            let err = check(&with(step, outputs.clone())).unwrap_err();
+            assert_eq!(err.step, step, "{outputs}");
+        }
+        let err = copy(&with("copy:orders", json!({"partitions": 1})), "orders").unwrap_err();
+        assert!(err.to_string().contains("copy:orders"), "{err}");
+    }
+}
