@@ -33,12 +33,6 @@ impl Checkpoint {
         self.state.lock().expect("checkpoint lock poisoned").steps.get(step).map(|s| s.status)
     }
 
-    /// The outputs a step recorded (null when it has none).
-    pub fn outputs(&self, step: &str) -> serde_json::Value {
-        let state = self.state.lock().expect("checkpoint lock poisoned");
-        state.steps.get(step).map(|s| s.outputs.clone()).unwrap_or_default()
-    }
-
     /// Reads the state in place (no copy), e.g. through a typed accessor of [`crate::outputs`].
     pub fn read<R>(&self, f: impl FnOnce(&State) -> R) -> R {
         f(&self.state.lock().expect("checkpoint lock poisoned"))
