@@ -316,3 +316,48 @@ async fn an_unreadable_copy_checkpoint_stops_apply_plan_and_status_and_changes_n
     assert_eq!(std::fs::read_to_string(&path).unwrap(), damaged, "the state file is left as it was");
     assert_eq!(s.ends(s.target()).await, ends, "nothing was written to the target");
 }
+
+/// Records producers write to the source after the copy finished are not on the target (issue 10,
+/// item 6): `plan` shows the offsets after the copy's end, verify counts the records by
+/// partition and offsets and fails a plan with a strict group, and `status` shows why.
+#[tokio::test(flavor = "multi_thread")]
+async fn records_written_to_the_source_after_the_copy_are_reported_and_fail_a_strict_plan() {
+    let mut s = Scenario::start();
+    s.seed_old(200, now_ms() - 3_600_000).await;
+    let plan = s
+        .write_plan("data: synced\nsync: { by: kmigrate }\ncutover:\n  manual: true", "      loss: strict\n");
+    let plan = plan.to_str().unwrap().to_string();
+    s.drain_group_on_source().await;
+    assert_eq!(s.kmigrate(&["apply", &plan]).status.code(), Some(3), "paused at the cutover gate");
+    let out = s.kmigrate(&["apply", &plan, "--approve", "cutover"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+
+    // A producer nobody switched writes 3 records to partition 1 of the source.
+    let stray: Vec<SeedRecord> =
+        (0..3).map(|i| SeedRecord::new(1).key("k").value(format!("stray-{i}"))).collect();
+    s.source().produce(&s.topic, &stray).await;
+
+    let out = s.kmigrate(&["plan", &plan]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let range = format!("{}/1 offsets 200..203", s.topic);
+    assert!(
+        text.contains("the copy finished, but the source holds 3 offsets after its end")
+            && text.contains(&range),
+        "{text}"
+    );
+
+    // Verify runs again (as it would have, had the records arrived before it): it finds them.
+    let path = s.dir.path().join(".kmigrate/e2e.state.json");
+    let mut state = read_state(s.dir.path()).unwrap();
+    state["steps"]["verify"]["status"] = serde_json::json!("pending");
+    std::fs::write(&path, serde_json::to_string_pretty(&state).unwrap()).unwrap();
+    let out = s.kmigrate(&["apply", &plan]);
+    let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "a strict plan fails: {all}");
+    let line = format!(
+        "3 records reached the source after the copy finished and are not on the target: {range} (3)"
+    );
+    assert!(all.contains(&line), "{all}");
+    let status = s.kmigrate(&["status", &plan]);
+    assert!(String::from_utf8_lossy(&status.stdout).contains(&line), "status shows it");
+}

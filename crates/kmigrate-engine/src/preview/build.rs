@@ -468,13 +468,16 @@ fn copy(ctx: &Ctx, topic: &str) -> Built {
     };
     action.partitions = src.partition_count();
     let (mut records, mut sampled_records, mut sampled_bytes, mut exact) = (0u64, 0u64, 0u64, true);
+    let mut after_copy = Vec::new();
     for p in &src.partitions {
         let tp = TopicPartition::new(topic, p.id);
         let w = live.source_marks[&tp];
-        let left = (w.latest - copy_start(&state, p.id, w)).max(0);
+        let start = copy_start(&state, p.id, w);
+        let left = (w.latest - start).max(0);
         if left == 0 {
             continue;
         }
+        after_copy.push(format!("{tp} offsets {start}..{}", w.latest));
         records += left as u64;
         exact &= left <= BYTES_SAMPLE;
         match live.samples.get(&tp) {
@@ -497,6 +500,13 @@ fn copy(ctx: &Ctx, topic: &str) -> Built {
         Built::new(if records > 0 { Change::Create } else { Change::Unchanged }, Action::Copy(action));
     if state.copied() > 0 {
         built.notes.push(format!("{} records were copied by an earlier apply", state.copied()));
+    }
+    if ctx.input.state.is_some_and(|s| is_done(s, &crate::outputs::copy_step(topic))) && records > 0 {
+        // The copy is over: what the source holds after its end never reaches the target.
+        built.notes.push(format!(
+            "the copy finished, but the source holds {records} offsets after its end (records written after the copy ended, or transaction markers): {}; records among them are not on the target (verify counts them)",
+            after_copy.join(", ")
+        ));
     }
     built
 }

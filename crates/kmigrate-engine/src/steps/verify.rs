@@ -3,7 +3,7 @@
 //! computed offsets; every copied partition matches the source (see `copy::verify`).
 
 use kmigrate_kafka::TopicPartition;
-use kmigrate_plan::OffsetStore;
+use kmigrate_plan::{Loss, OffsetStore};
 use serde_json::json;
 
 use super::context::{Context, kafka_error};
@@ -68,11 +68,23 @@ pub async fn run(ctx: &Context, h: &StepHandle) -> StepResult {
     if let Some(line) = copies.summary {
         checked.push(line);
     }
+    if !copies.late.is_empty() {
+        let line = copy::Late::describe(&copies.late);
+        // A strict group must not miss a record: fail. Otherwise say so and go on.
+        if ctx.plan.groups.iter().any(|g| g.loss == Loss::Strict) {
+            problems.push(format!(
+                "{line}. Producers still wrote to the source after the copy ended: stop them (switch them to the target), then copy these records (e.g. `kcat -C -o <from> -c <count>` piped to the target) or run the migration again with a later cutover"
+            ));
+        } else {
+            h.warn(line.clone());
+            checked.push(line);
+        }
+    }
     if !problems.is_empty() {
         return Err(StepError::fatal(problems.join("\n")));
     }
     Ok(StepOutcome::Done {
         summary: if checked.is_empty() { "nothing to check".into() } else { checked.join("; ") },
-        outputs: json!({ "checked": checked }),
+        outputs: json!({ "checked": checked, "late": copies.late }),
     })
 }

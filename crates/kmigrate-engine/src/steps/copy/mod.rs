@@ -29,7 +29,7 @@ use crate::state::StepStatus;
 use crate::walker::{StepError, StepHandle, StepOutcome, StepResult};
 pub use exact::{Exact, copies_of, exact_from, exact_offsets};
 use reconcile::reconcile;
-pub use verify::{CopyCheck, verify};
+pub use verify::{CopyCheck, Late, verify};
 
 /// The checkpointed state of one topic's copy.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -7,6 +7,10 @@
 //! still holds is not a difference when that side's log lost it after the copy (compaction, or
 //! retention moving the log start): such records are counted and named in the summary as not
 //! compared. A source record the copy skipped, or two records that differ, are differences.
+//!
+//! Records the source received after the copy finished (producers not yet switched when the
+//! copy ended) are not on the target: every partition is read from the copy's end to the
+//! source's current end and such records are reported ([`Late`]), by partition and offset range.
 
 use kmigrate_kafka::{Cluster, Fields, TopicPartition};
 use tokio::sync::mpsc;
@@ -20,6 +24,45 @@ use crate::walker::{StepError, StepHandle};
 pub struct CopyCheck {
     pub problems: Vec<String>,
     pub summary: Option<String>,
+    /// Records the source received after the copy finished, per partition.
+    pub late: Vec<Late>,
+}
+
+/// Records a partition of the source received after the copy of it finished: they are not on the
+/// target.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Late {
+    pub topic: String,
+    pub partition: i32,
+    pub records: u64,
+    /// The source offsets they sit in: `from..to` (end exclusive).
+    pub from: i64,
+    pub to: i64,
+    /// The newest record timestamp among them (ms), if any has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub newest_ms: Option<i64>,
+}
+
+impl Late {
+    /// One line for all of them: how many, where, and the newest timestamp.
+    pub fn describe(late: &[Late]) -> String {
+        let records: u64 = late.iter().map(|l| l.records).sum();
+        let parts: Vec<String> = late
+            .iter()
+            .map(|l| format!("{}/{} offsets {}..{} ({})", l.topic, l.partition, l.from, l.to, l.records))
+            .collect();
+        let newest = late
+            .iter()
+            .filter_map(|l| l.newest_ms)
+            .max()
+            .and_then(chrono::DateTime::from_timestamp_millis)
+            .map(|t| format!("; the newest is stamped {}", t.to_rfc3339()))
+            .unwrap_or_default();
+        format!(
+            "{records} records reached the source after the copy finished and are not on the target: {}{newest}",
+            parts.join(", ")
+        )
+    }
 }
 
 /// What the comparison of one partition found.
@@ -40,15 +83,17 @@ struct Compared {
 /// Compares every copied partition record by record.
 pub async fn verify(ctx: &Context, h: &StepHandle) -> Result<CopyCheck, StepError> {
     if !ctx.plan.copies_data() {
-        return Ok(CopyCheck { problems: Vec::new(), summary: None });
+        return Ok(CopyCheck { problems: Vec::new(), summary: None, late: Vec::new() });
     }
     let (source, target) = tokio::try_join!(ctx.source(), ctx.target())?;
     let mut problems = Vec::new();
     let mut partitions = 0;
     let mut total = Compared::default();
     let mut stamped = Vec::new();
+    let mut late = Vec::new();
     for topic in ctx.topics(h) {
         let state = h.checkpoint.read(|s| crate::outputs::copy(s, &topic))?;
+        late.extend(late_records(ctx, source, &topic, &state).await?);
         let fields =
             if state.partitions.is_empty() { Fields::All } else { kept_fields(target, &topic).await? };
         if fields == Fields::WithoutTimestamp {
@@ -91,6 +136,7 @@ pub async fn verify(ctx: &Context, h: &StepHandle) -> Result<CopyCheck, StepErro
         )
     };
     Ok(CopyCheck {
+        late,
         problems,
         summary: (partitions > 0).then(|| {
             format!(
@@ -100,6 +146,51 @@ pub async fn verify(ctx: &Context, h: &StepHandle) -> Result<CopyCheck, StepErro
             )
         }),
     })
+}
+
+/// The records each partition of `topic` received after its copy finished: from the copy's end
+/// (the log start when nothing was copied) to the source's end now, read, so that transaction
+/// markers and aborted records are not counted.
+async fn late_records(
+    ctx: &Context,
+    source: &Cluster,
+    topic: &str,
+    state: &super::CopyState,
+) -> Result<Vec<Late>, StepError> {
+    let partitions = ctx.partitions(source, &[topic.to_string()]).await?;
+    let marks = source.watermarks(&partitions).await.map_err(kafka_error)?;
+    let mut late = Vec::new();
+    for p in &partitions {
+        let w = marks[p];
+        let from =
+            state.partitions.get(&p.partition).and_then(|m| m.next).unwrap_or(w.earliest).max(w.earliest);
+        if w.latest <= from {
+            continue;
+        }
+        let seen = std::sync::Arc::new(std::sync::Mutex::new((0u64, None::<i64>)));
+        let counter = seen.clone();
+        source
+            .scan_partition(p, from, Some(w.latest), SCAN_IDLE, move |r| {
+                let mut c = counter.lock().expect("late-record counter");
+                c.0 += 1;
+                c.1 = c.1.max(r.timestamp);
+                true
+            })
+            .await
+            .map_err(kafka_error)?;
+        let (records, newest_ms) = *seen.lock().expect("late-record counter");
+        if records > 0 {
+            late.push(Late {
+                topic: topic.to_string(),
+                partition: p.partition,
+                records,
+                from,
+                to: w.latest,
+                newest_ms,
+            });
+        }
+    }
+    Ok(late)
 }
 
 /// The summary's note on the records that could not be compared, and why.
