@@ -247,3 +247,57 @@ async fn partial_commits_on_a_trimmed_source() {
     let plan = kmigrate(dir.path(), &["plan", "plan.yaml", "--output", "json"]);
     assert!(String::from_utf8_lossy(&plan.stdout).contains("auto.offset.reset"), "plan shows it too");
 }
+
+/// Records stamped 0 (epoch): Kafka's Java producer writes them so; a copy cannot (librdkafka
+/// takes 0 to mean "now"). Verify compares them without their timestamp and says how many, and
+/// resume matching finds their copies, so a re-run after a lost checkpoint duplicates nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn records_stamped_zero_are_copied_verified_and_matched_on_resume() {
+    let pair = BrokerPair::start(Engine::Sqlite);
+    let dir = tempfile::tempdir().unwrap();
+    let topic = unique("epoch");
+    let group = unique("epoch-group");
+    pair.source.create_topic(&topic, 1).await;
+    let hour_ago = now_ms() - 3_600_000;
+    let records: Vec<(i32, Option<i64>, String, String)> = (0..6)
+        .map(|i| (0, Some(if i % 2 == 0 { 0 } else { hour_ago + i }), format!("k{i}"), format!("v{i}")))
+        .collect();
+    let borrowed: Vec<(i32, Option<i64>, &str, &str)> =
+        records.iter().map(|(p, t, k, v)| (*p, *t, k.as_str(), v.as_str())).collect();
+    tools::produce_at(&pair.source, &topic, &borrowed);
+    let source = read_all(&pair.source, &topic, 0).await;
+    assert_eq!(
+        source.iter().map(|r| r.timestamp).collect::<Vec<_>>(),
+        records.iter().map(|r| r.1).collect::<Vec<_>>()
+    );
+    pair.source.commit_group_offsets(&group, &[(topic.as_str(), 0, 6)]).await;
+
+    let out = apply_one_topic(&pair, dir.path(), &topic, "data: synced\nsync: { by: kmigrate }", &group, "");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "copy and verify pass: {stdout}");
+    assert!(
+        stdout
+            .contains("6 copied records in 1 partitions match the source; 3 of them without their timestamp"),
+        "{stdout}"
+    );
+    let target = read_all(&pair.target, &topic, 0).await;
+    assert_eq!(target.len(), 6);
+    assert!(
+        target.iter().step_by(2).all(|r| r.timestamp.is_some_and(|t| t > 0)),
+        "the copies carry the copy's time"
+    );
+
+    // The checkpoint lost every acknowledgement (as after a kill before the first save): the
+    // re-run finds the six copies on the target instead of writing them again.
+    let path = dir.path().join(".kmigrate/e2e.state.json");
+    let mut state = read_state(dir.path()).unwrap();
+    let step = format!("copy:{topic}");
+    state["steps"][&step]["status"] = serde_json::json!("running");
+    state["steps"][&step]["outputs"]["partitions"]["0"] = serde_json::json!({});
+    std::fs::write(&path, serde_json::to_string_pretty(&state).unwrap()).unwrap();
+    let out = kmigrate(dir.path(), &["apply", "plan.yaml"]);
+    let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    assert!(all.contains("found 6 records copied by an interrupted run"), "{all}");
+    assert_eq!(read_all(&pair.target, &topic, 0).await.len(), 6, "nothing copied twice");
+}

@@ -37,26 +37,45 @@ pub enum Fields {
     WithoutTimestamp,
 }
 
+impl Fields {
+    /// Whether a copy's timestamp `copy` agrees with its source record's `source`: the one rule
+    /// for resume matching and verify.
+    ///
+    /// A copy cannot keep every timestamp. A target topic with `LogAppendTime` stamps records
+    /// itself ([`Fields::WithoutTimestamp`]). And a source record without a timestamp (-1,
+    /// written by a client older than Kafka 0.10) or stamped 0 cannot be written as such: the
+    /// client library takes both to mean "now" (librdkafka, like Kafka's Java producer for a
+    /// missing timestamp), so its copy carries the time it was copied. Those are compared without
+    /// the timestamp.
+    pub fn timestamps_agree(self, source: Option<i64>, copy: Option<i64>) -> bool {
+        self == Fields::WithoutTimestamp || !timestamp_kept(source) || source == copy
+    }
+}
+
+/// Whether a copy can carry the source timestamp `ts` (see [`Fields::timestamps_agree`]).
+pub fn timestamp_kept(ts: Option<i64>) -> bool {
+    ts.is_some_and(|t| t > 0)
+}
+
 impl RecordData {
-    /// A digest of `fields` (never the offset): equal records have equal digests. Stable within a
+    /// A digest of the key, value and headers (never the offset or the timestamp, which
+    /// [`Fields::timestamps_agree`] compares): equal records have equal digests. Stable within a
     /// process, which is all verification needs.
-    pub fn digest(&self, fields: Fields) -> u64 {
+    pub fn digest(&self) -> u64 {
         let mut h = DefaultHasher::new();
         self.key.hash(&mut h);
         self.value.hash(&mut h);
         self.headers.hash(&mut h);
-        if fields == Fields::All {
-            self.timestamp.hash(&mut h);
-        }
         h.finish()
     }
 
-    /// Same content in `fields` (never the offset).
-    pub fn same_content(&self, other: &RecordData, fields: Fields) -> bool {
-        self.key == other.key
-            && self.value == other.value
-            && self.headers == other.headers
-            && (fields == Fields::WithoutTimestamp || self.timestamp == other.timestamp)
+    /// Whether `copy` is a copy of this (source) record: same key, value and headers, and a
+    /// timestamp that agrees in `fields` (see [`Fields::timestamps_agree`]). Never the offset.
+    pub fn same_content(&self, copy: &RecordData, fields: Fields) -> bool {
+        self.key == copy.key
+            && self.value == copy.value
+            && self.headers == copy.headers
+            && fields.timestamps_agree(self.timestamp, copy.timestamp)
     }
 }
 

@@ -44,6 +44,59 @@ pub fn run(cluster: &TestCluster, class: &str, args: &[&str]) -> Output {
     out
 }
 
+/// Kafka's Java producer, run as a single-file program: writes each `(partition, timestamp, key,
+/// value)` with exactly that timestamp (`None`: none given, so the producer stamps it). Unlike
+/// librdkafka, which takes timestamp 0 to mean "now", the Java client writes 0 as given: the way to
+/// seed records stamped 0 (epoch), as some producers do. Panics if it fails.
+pub fn produce_at(cluster: &TestCluster, topic: &str, records: &[(i32, Option<i64>, &str, &str)]) {
+    const SOURCE: &str = r#"
+import java.io.*;
+import java.util.Properties;
+import org.apache.kafka.clients.producer.*;
+
+public class ProduceAt {
+    public static void main(String[] args) throws Exception {
+        Properties p = new Properties();
+        p.put("bootstrap.servers", args[0]);
+        p.put("acks", "all");
+        p.put("key.serializer", "org.apache.kafka.common.serialization.StringSerializer");
+        p.put("value.serializer", "org.apache.kafka.common.serialization.StringSerializer");
+        BufferedReader in = new BufferedReader(new InputStreamReader(System.in));
+        try (KafkaProducer<String, String> producer = new KafkaProducer<>(p)) {
+            String line;
+            while ((line = in.readLine()) != null) {
+                String[] f = line.split("\t", 4);
+                Long ts = f[1].isEmpty() ? null : Long.parseLong(f[1]);
+                producer.send(new ProducerRecord<>(args[1], Integer.parseInt(f[0]), ts, f[2], f[3])).get();
+            }
+        }
+    }
+}
+"#;
+    let dir = std::env::temp_dir().join(crate::unique("kmigrate-produce-at"));
+    std::fs::create_dir_all(&dir).expect("a temp dir");
+    let program = dir.join("ProduceAt.java");
+    std::fs::write(&program, SOURCE).expect("writing ProduceAt.java");
+    let input: String = records
+        .iter()
+        .map(|(p, ts, k, v)| format!("{p}\t{}\t{k}\t{v}\n", ts.map(|t| t.to_string()).unwrap_or_default()))
+        .collect();
+    let mut child = Command::new(java())
+        .args(["-Xmx256m", "-XX:+UseSerialGC", "-Dlog4j2.rootLogger.level=OFF", "-cp", &classpath()])
+        .arg(&program)
+        .args([cluster.seed_bootstrap(), topic])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("starting java");
+    use std::io::Write;
+    child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("writing records");
+    let out = child.wait_with_output().expect("running ProduceAt");
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(out.status.success(), "ProduceAt failed: {}", String::from_utf8_lossy(&out.stderr));
+}
+
 /// A temp file of `cluster`'s seeding client properties, if it has any.
 fn command_config(cluster: &TestCluster) -> Option<PathBuf> {
     if cluster.seed_properties().is_empty() {

@@ -12,7 +12,7 @@
 //! copy ended) are not on the target: every partition is read from the copy's end to the
 //! source's current end and such records are reported ([`Late`]), by partition and offset range.
 
-use kmigrate_kafka::{Cluster, Fields, TopicPartition};
+use kmigrate_kafka::{Cluster, Fields, TopicPartition, timestamp_kept};
 use tokio::sync::mpsc;
 
 use super::super::context::{Context, kafka_error};
@@ -70,6 +70,9 @@ impl Late {
 struct Compared {
     /// Records held on both sides, compared.
     matched: u64,
+    /// Of those, records compared without their timestamp because the source record has none or
+    /// is stamped 0, which a copy cannot keep (see `Fields::timestamps_agree`).
+    unstamped: u64,
     /// Copied records the source no longer holds (compacted away, or before its log start).
     source_gone: u64,
     /// Copies the target no longer holds.
@@ -123,11 +126,12 @@ pub async fn verify(ctx: &Context, h: &StepHandle) -> Result<CopyCheck, StepErro
                 problems.push(format!("{p}: records differ first at source offset {s} (target offset {t})"));
             }
             total.matched += c.matched;
+            total.unstamped += c.unstamped;
             total.source_gone += c.source_gone;
             total.target_gone += c.target_gone;
         }
     }
-    let compared = if stamped.is_empty() {
+    let mut compared = if stamped.is_empty() {
         String::new()
     } else {
         format!(
@@ -135,6 +139,12 @@ pub async fn verify(ctx: &Context, h: &StepHandle) -> Result<CopyCheck, StepErro
             stamped.join(", ")
         )
     };
+    if total.unstamped > 0 {
+        compared.push_str(&format!(
+            "; {} of them without their timestamp: the source record has none or is stamped 0, which a copy cannot keep (the producer client stamps such records with the time of the copy)",
+            total.unstamped
+        ));
+    }
     Ok(CopyCheck {
         late,
         problems,
@@ -228,16 +238,17 @@ async fn compare(
         return Ok(Compared::default());
     };
     let source_end = map.next.unwrap_or(first);
-    let (stx, mut srx) = mpsc::channel::<(i64, u64)>(8192);
-    let (ttx, mut trx) = mpsc::channel::<(i64, u64)>(8192);
+    // (source offset, digest of key, value and headers, timestamp)
+    let (stx, mut srx) = mpsc::channel::<(i64, u64, Option<i64>)>(8192);
+    let (ttx, mut trx) = mpsc::channel::<(i64, u64, Option<i64>)>(8192);
     let source_scan = source.scan_partition(p, first.max(starts.0), Some(source_end), SCAN_IDLE, move |r| {
-        stx.blocking_send((r.offset, r.digest(fields))).is_ok()
+        stx.blocking_send((r.offset, r.digest(), r.timestamp)).is_ok()
     });
     let copies = map.clone();
     let target_scan =
         target.scan_partition(p, map.runs[0][1].max(starts.1), Some(target_end), SCAN_IDLE, move |r| {
             match copies.source_of(r.offset) {
-                Some(s) => ttx.blocking_send((s, r.digest(fields))).is_ok(),
+                Some(s) => ttx.blocking_send((s, r.digest(), r.timestamp)).is_ok(),
                 // A record producers wrote to the target.
                 None => true,
             }
@@ -248,14 +259,17 @@ async fn compare(
         loop {
             match (a, b) {
                 (None, None) => break,
-                (Some((s, ds)), Some((t, dt))) if s == t => {
+                (Some((s, ds, ts)), Some((t, dt, tt))) if s == t => {
                     c.matched += 1;
-                    if ds != dt && c.differs.is_none() {
+                    if fields == Fields::All && !timestamp_kept(ts) {
+                        c.unstamped += 1;
+                    }
+                    if (ds != dt || !fields.timestamps_agree(ts, tt)) && c.differs.is_none() {
                         c.differs = Some((s, map.target_of(s).unwrap_or(-1)));
                     }
                     (a, b) = (srx.recv().await, trx.recv().await);
                 }
-                (Some((s, _)), b_) if b_.is_none_or(|(t, _)| s < t) => {
+                (Some((s, _, _)), b_) if b_.is_none_or(|(t, _, _)| s < t) => {
                     if map.target_of(s).is_some() {
                         c.target_gone += 1;
                     } else {
