@@ -32,8 +32,9 @@ impl Parsed {
 
 /// Parses and validates a plan. `file_name` is only used to name the file in diagnostics.
 ///
-/// YAML and schema errors (syntax, unknown key, wrong type, unknown value, duplicate key) stop
-/// the parse and are reported alone; every semantic problem is reported together.
+/// YAML errors (syntax, unknown key, duplicate key, a mapping or list where the plan has text)
+/// stop the parse and are reported alone. Every other problem, wrong values of typed keys
+/// (`data`, `loss`, `manual`, `partitions`, ...) included, is reported together.
 pub fn parse(file_name: &str, text: &str) -> Parsed {
     let src = Arc::new(SourceFile { name: file_name.to_owned(), text: text.to_owned() });
     match crate::raw::from_str(text) {

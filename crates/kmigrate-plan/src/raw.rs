@@ -5,6 +5,10 @@
 //! located diagnostic reported together with the others instead of stopping the parse.
 //! No `flatten`/`untagged` (serde would buffer the values and lose their spans): a topic
 //! entry (a string or a mapping) has a hand-written visitor instead.
+//!
+//! Typed values (a choice such as `data: synced`, a boolean, a number) are read as [`Scalar`],
+//! whatever was written, and converted by the semantic checks: a wrong value is then one located
+//! diagnostic among the others instead of an error that stops the parse.
 
 use std::fmt;
 
@@ -24,10 +28,85 @@ pub(crate) struct RawPlan {
     pub source: Option<S<RawCluster>>,
     pub target: Option<S<RawCluster>>,
     pub topics: Option<S<Vec<S<RawTopic>>>>,
-    pub data: Option<S<RawData>>,
+    pub data: Option<S<Scalar>>,
     pub sync: Option<S<RawSync>>,
     pub cutover: Option<S<RawCutover>>,
     pub consumers: Option<S<RawConsumers>>,
+}
+
+/// A value as written: a scalar's text (`12`, `true`, `synced`), or what stands there instead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Scalar {
+    Text(String),
+    Null,
+    Mapping,
+    List,
+}
+
+impl Scalar {
+    /// What was written, for messages: `` `yes` ``, "a mapping", ...
+    pub fn describe(&self) -> String {
+        match self {
+            Scalar::Text(t) => format!("`{t}`"),
+            Scalar::Null => "nothing".to_owned(),
+            Scalar::Mapping => "a mapping".to_owned(),
+            Scalar::List => "a list".to_owned(),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Scalar {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct ScalarVisitor;
+        impl<'de> Visitor<'de> for ScalarVisitor {
+            type Value = Scalar;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a value")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Scalar, E> {
+                Ok(Scalar::Text(v.to_owned()))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Scalar, E> {
+                Ok(Scalar::Text(v))
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Scalar, E> {
+                Ok(Scalar::Text(v.to_string()))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Scalar, E> {
+                Ok(Scalar::Text(v.to_string()))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Scalar, E> {
+                Ok(Scalar::Text(v.to_string()))
+            }
+            fn visit_i128<E: de::Error>(self, v: i128) -> Result<Scalar, E> {
+                Ok(Scalar::Text(v.to_string()))
+            }
+            fn visit_u128<E: de::Error>(self, v: u128) -> Result<Scalar, E> {
+                Ok(Scalar::Text(v.to_string()))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Scalar, E> {
+                Ok(Scalar::Text(v.to_string()))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Scalar, E> {
+                Ok(Scalar::Null)
+            }
+            fn visit_none<E: de::Error>(self) -> Result<Scalar, E> {
+                Ok(Scalar::Null)
+            }
+            fn visit_some<D2: de::Deserializer<'de>>(self, d: D2) -> Result<Scalar, D2::Error> {
+                Scalar::deserialize(d)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Scalar, A::Error> {
+                while map.next_entry::<de::IgnoredAny, de::IgnoredAny>()?.is_some() {}
+                Ok(Scalar::Mapping)
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Scalar, A::Error> {
+                while seq.next_element::<de::IgnoredAny>()?.is_some() {}
+                Ok(Scalar::List)
+            }
+        }
+        d.deserialize_any(ScalarVisitor)
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -80,7 +159,7 @@ pub(crate) enum RawTopic {
 pub(crate) struct RawTopicMap {
     pub name: Option<S<String>>,
     pub pattern: Option<S<String>>,
-    pub partitions: Option<S<i64>>,
+    pub partitions: Option<S<Scalar>>,
     pub config: Option<S<Pairs>>,
 }
 
@@ -125,34 +204,45 @@ impl<'de> Deserialize<'de> for RawTopic {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case", rename = "data")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum RawData {
     Synced,
     NotSynced,
     DualWrite,
 }
 
+impl RawData {
+    pub const CHOICES: &[(&str, RawData)] = &[
+        ("synced", RawData::Synced),
+        ("not-synced", RawData::NotSynced),
+        ("dual-write", RawData::DualWrite),
+    ];
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename = "sync")]
 pub(crate) struct RawSync {
-    pub by: Option<S<RawSyncBy>>,
+    pub by: Option<S<Scalar>>,
     /// Checked semantically (every problem reported together, with help for Kafka's own words).
     pub compression: Option<S<String>>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case", rename = "sync.by")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum RawSyncBy {
     Kmigrate,
     External,
+}
+
+impl RawSyncBy {
+    pub const CHOICES: &[(&str, RawSyncBy)] =
+        &[("kmigrate", RawSyncBy::Kmigrate), ("external", RawSyncBy::External)];
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename = "cutover")]
 pub(crate) struct RawCutover {
     pub at: Option<S<String>>,
-    pub manual: Option<S<bool>>,
+    pub manual: Option<S<Scalar>>,
     pub detect: Option<S<RawDetect>>,
     pub margin: Option<S<String>>,
 }
@@ -173,34 +263,41 @@ pub(crate) struct RawConsumers {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename = "defaults")]
 pub(crate) struct RawDefaults {
-    pub offsets: Option<S<RawOffsets>>,
-    pub loss: Option<S<RawLoss>>,
+    pub offsets: Option<S<Scalar>>,
+    pub loss: Option<S<Scalar>>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case", rename = "offsets")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum RawOffsets {
     BrokerManaged,
     SelfStored,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case", rename = "loss")]
+impl RawOffsets {
+    pub const CHOICES: &[(&str, RawOffsets)] =
+        &[("broker-managed", RawOffsets::BrokerManaged), ("self-stored", RawOffsets::SelfStored)];
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum RawLoss {
     Tolerant,
     Strict,
+}
+
+impl RawLoss {
+    pub const CHOICES: &[(&str, RawLoss)] = &[("tolerant", RawLoss::Tolerant), ("strict", RawLoss::Strict)];
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename = "group")]
 pub(crate) struct RawGroup {
     pub id: Option<S<String>>,
-    pub offsets: Option<S<RawOffsets>>,
-    pub loss: Option<S<RawLoss>>,
+    pub offsets: Option<S<Scalar>>,
+    pub loss: Option<S<Scalar>>,
     pub export: Option<S<String>>,
     pub from_file: Option<S<String>>,
     pub topics: Option<S<Vec<S<String>>>>,
-    pub drain: Option<S<bool>>,
+    pub drain: Option<S<Scalar>>,
 }
 
 /// Deserialises the whole document. `Ok(None)` for an empty document.

@@ -87,6 +87,7 @@ pub(crate) fn convert(src: &Arc<SourceFile>, err: &YamlError) -> PlanDiagnostic 
                 "a plan file holds a single YAML document: remove the `---` separator, or split the \
                  plans into separate files"
             } else if text.contains("tab") {
+                loc = at_tab(src.text.as_str(), loc);
                 "indent with spaces only: YAML does not allow tabs for indentation"
             } else if text.contains("expected '-' indicator") {
                 "every item of a list starts with `- `; to give a list item settings, write it as a \
@@ -99,6 +100,16 @@ pub(crate) fn convert(src: &Arc<SourceFile>, err: &YamlError) -> PlanDiagnostic 
         }
     };
     diagnostic_at(src, loc, Severity::Error, d.code, d.message, d.help).with_label(d.label)
+}
+
+/// The first tab of the indentation of the line at `loc` (the parser points after it), or `loc`.
+fn at_tab(text: &str, loc: Loc) -> Loc {
+    let (start, line) = line_at(text, loc.offset);
+    let indent = &line[..line.len() - line.trim_start_matches([' ', '\t']).len()];
+    match indent.find('\t') {
+        Some(i) => Loc { column: i as u32 + 1, offset: start + i, len: 1, ..loc },
+        None => loc,
+    }
 }
 
 struct Diag {

@@ -20,13 +20,20 @@ impl Checker<'_> {
         data: Option<DataMode>,
     ) -> Vec<GroupSpec> {
         let Some(c) = c else { return Vec::new() };
-        let (default_offsets, default_loss) = match &c.value.defaults {
-            Some(d) => (
-                d.value.offsets.as_ref().map(|o| (o.value, self.loc(o))),
-                d.value.loss.as_ref().map(|l| (l.value, self.loc(l))),
-            ),
-            None => (None, None),
-        };
+        // A wrong value (reported here) makes its setting unknown: checks that depend on it are
+        // skipped rather than guessed at.
+        let (mut default_offsets, mut default_loss) = (None, None);
+        let (mut offsets_unknown, mut loss_unknown) = (false, false);
+        if let Some(d) = &c.value.defaults {
+            if let Some(o) = &d.value.offsets {
+                default_offsets = self.choice("offsets", o, RawOffsets::CHOICES).map(|v| (v, self.loc(o)));
+                offsets_unknown = default_offsets.is_none();
+            }
+            if let Some(l) = &d.value.loss {
+                default_loss = self.choice("loss", l, RawLoss::CHOICES).map(|v| (v, self.loc(l)));
+                loss_unknown = default_loss.is_none();
+            }
+        }
         let Some(groups) = &c.value.groups else { return Vec::new() };
 
         let mut out = Vec::new();
@@ -86,14 +93,26 @@ impl Checker<'_> {
             let group_name = id.as_ref().map_or_else(|| "?".to_owned(), |(n, _)| n.clone());
             let group_loc = id.as_ref().map_or(entry_loc, |(_, l)| *l);
 
-            let offsets = match raw.offsets.as_ref().map(|o| o.value).or(default_offsets.map(|d| d.0)) {
+            let (own_offsets, own_loss) = (
+                raw.offsets.as_ref().map(|o| self.choice("offsets", o, RawOffsets::CHOICES)),
+                raw.loss.as_ref().map(|l| self.choice("loss", l, RawLoss::CHOICES)),
+            );
+            let offsets_known = match own_offsets {
+                Some(own) => own.is_some(),
+                None => !offsets_unknown,
+            };
+            let loss_known = match own_loss {
+                Some(own) => own.is_some(),
+                None => !loss_unknown,
+            };
+            let offsets = match own_offsets.flatten().or(default_offsets.map(|d| d.0)) {
                 Some(RawOffsets::SelfStored) => OffsetStore::SelfStored,
                 Some(RawOffsets::BrokerManaged) | None => OffsetStore::BrokerManaged,
             };
-            let (loss, loss_loc) = match (&raw.loss, default_loss) {
-                (Some(l), _) => (l.value, self.loc(l)),
-                (None, Some((l, loc))) => (l, loc),
-                (None, None) => (RawLoss::Strict, group_loc),
+            let (loss, loss_loc) = match (&raw.loss, own_loss.flatten(), default_loss) {
+                (Some(l), Some(v), _) => (v, self.loc(l)),
+                (None, _, Some((v, loc))) => (v, loc),
+                (_, _, _) => (RawLoss::Strict, group_loc),
             };
             let loss = match loss {
                 RawLoss::Strict => Loss::Strict,
@@ -104,6 +123,7 @@ impl Checker<'_> {
             let from_file =
                 self.group_path("from_file", raw.from_file.as_ref(), &group_name, &mut from_files);
             match (offsets, &raw.export) {
+                _ if !offsets_known => {}
                 (OffsetStore::SelfStored, None) => self.error(
                     group_loc,
                     codes::GROUP_EXPORT,
@@ -128,9 +148,11 @@ impl Checker<'_> {
 
             let group_topics = raw.topics.as_ref().map(|t| self.group_topics(t, topics, &group_name));
 
-            let drain = raw.drain.as_ref().map_or(offsets == OffsetStore::BrokerManaged, |d| d.value);
+            let own_drain = raw.drain.as_ref().and_then(|d| self.boolean("drain", d));
+            let drain = own_drain.unwrap_or(offsets == OffsetStore::BrokerManaged);
             if let Some(d) = &raw.drain
-                && !d.value
+                && own_drain == Some(false)
+                && loss_known
                 && loss == Loss::Strict
                 && data.is_some_and(|m| m != DataMode::Synced(SyncBy::Kmigrate))
             {
@@ -147,14 +169,12 @@ impl Checker<'_> {
                 );
             }
 
-            if data == Some(DataMode::DualWrite)
-                && loss == Loss::Strict
-                && raw.loss.is_none()
-                && default_loss.is_some()
-            {
+            // (Nothing to warn about while the group's `loss` is unknown.)
+            let dual_write_strict = loss_known && data == Some(DataMode::DualWrite) && loss == Loss::Strict;
+            if dual_write_strict && raw.loss.is_none() && default_loss.is_some() {
                 // One warning at `defaults` for every group that inherits strict (below).
                 inherited_strict.push(group_name.clone());
-            } else if data == Some(DataMode::DualWrite) && loss == Loss::Strict {
+            } else if dual_write_strict {
                 self.warn(
                     loss_loc,
                     codes::DATA_DUAL_WRITE_STRICT,

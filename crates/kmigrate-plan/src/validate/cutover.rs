@@ -52,8 +52,10 @@ impl Checker<'_> {
             modes.push(("at", self.key_loc("at", loc)));
             self.cutover_at(at)
         });
-        let manual_false = matches!(&raw.manual, Some(m) if !m.value);
-        if let Some(m) = raw.manual.as_ref().filter(|m| m.value) {
+        // A wrong value counts as a mode given (its own error says what is wrong).
+        let manual = raw.manual.as_ref().map(|m| (m, self.boolean("manual", m)));
+        let manual_false = matches!(manual, Some((_, Some(false))));
+        if let Some((m, _)) = manual.filter(|(_, v)| *v != Some(false)) {
             let loc = self.loc(m);
             modes.push(("manual", self.key_loc("manual", loc)));
         }

@@ -23,7 +23,12 @@ impl Checker<'_> {
             return None;
         };
         let dloc = self.loc(data);
-        match (data.value, sync_by) {
+        let data = self.choice("data", data, RawData::CHOICES);
+        let by = match sync_by {
+            Some((_, Some(by))) => Some(self.choice("by", by, RawSyncBy::CHOICES)?),
+            _ => None,
+        };
+        match (data?, sync_by) {
             (RawData::Synced, None) => {
                 self.error(
                     dloc,
@@ -46,7 +51,7 @@ impl Checker<'_> {
                 );
                 None
             }
-            (RawData::Synced, Some((_, Some(by)))) => Some(DataMode::Synced(match by.value {
+            (RawData::Synced, Some((_, Some(_)))) => Some(DataMode::Synced(match by? {
                 RawSyncBy::Kmigrate => SyncBy::Kmigrate,
                 RawSyncBy::External => SyncBy::External,
             })),

@@ -8,6 +8,7 @@ mod consumers;
 mod cutover;
 mod data;
 mod topics;
+mod values;
 
 use cluster::bootstrap_of;
 

@@ -243,25 +243,26 @@ impl Checker<'_> {
     }
 
     pub(super) fn partitions(&mut self, map: &RawTopicMap) -> Option<u32> {
-        let p = map.partitions.as_ref()?;
-        let loc = self.loc(p);
-        if p.value < 1 {
+        let raw = map.partitions.as_ref()?;
+        let loc = self.loc(raw);
+        let value = self.whole_number("partitions", raw, 12)?;
+        if value < 1 {
             self.error(
                 loc,
                 codes::TOPIC_PARTITIONS,
-                format!("`partitions: {}`: a topic needs at least 1 partition", p.value),
+                format!("`partitions: {}`: a topic needs at least 1 partition", value),
                 "remove `partitions` to keep the source's count, or give a number ≥ the source's",
                 "must be ≥ 1",
             );
             return None;
         }
-        match u32::try_from(p.value) {
+        match u32::try_from(value) {
             Ok(n) => Some(n),
             Err(_) => {
                 self.error(
                     loc,
                     codes::TOPIC_PARTITIONS,
-                    format!("`partitions: {}` is far beyond what a Kafka cluster supports", p.value),
+                    format!("`partitions: {}` is far beyond what a Kafka cluster supports", value),
                     "give the target's partition count (at least the source's)",
                     "too many",
                 );
