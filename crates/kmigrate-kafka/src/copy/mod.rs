@@ -15,10 +15,13 @@
 //! A record the target refuses stops the copy (see `delivery`): nothing after it in its partition
 //! is written or reported, and the error names the record and the broker's reason.
 //!
-//! Partition ends are learned from the fetches themselves (partition EOF, and the consumer's
-//! position, which moves past transaction markers, against the high watermark of the last fetch
-//! answer), not from ListOffsets: that works on brokers whose ListOffsets answers are unreliable
-//! (tansu's memory engine).
+//! When the cutover has passed, the caller gives the source's watermarks read *after* it
+//! ([`CopyPipe::cutover_passed`]): every record written before the cutover is below them, so the
+//! copy is finished as soon as every partition's position reaches them (positions move past
+//! transaction markers). Without them (or on a broker whose ListOffsets answers cannot be trusted),
+//! partition ends are learned from the fetches themselves (partition EOF, and the consumer's
+//! position against the high watermark of the last fetch answer), and the copy only ends after
+//! [`CopyOptions::settle`], which covers fetches already in flight at the cutover.
 
 mod clients;
 mod delivery;
@@ -39,6 +42,7 @@ use tokio::sync::mpsc;
 use crate::client::Cluster;
 use crate::context::KContext;
 use crate::error::{Error, Result};
+use crate::offsets::Watermarks;
 use clients::{copy_consumer, copy_producer};
 pub use delivery::Delivery;
 use delivery::{DeliveryContext, Refusal, record_bytes};
@@ -77,8 +81,9 @@ pub struct CopyOptions {
     /// two of the largest records the topics allow).
     pub buffer_kbytes: u32,
     pub linger: Duration,
-    /// After the cutover is signalled, how long partitions must keep reporting "at end" before
-    /// the copy finishes (covers fetches already in flight when the signal came).
+    /// After the cutover is signalled without the source's watermarks, how long partitions must
+    /// keep reporting "at end" before the copy finishes (covers fetches already in flight when the
+    /// signal came). Not waited for when the watermarks are given.
     pub settle: Duration,
     /// The source topic's `max.message.bytes`: the largest record batch it can hold.
     pub source_max_bytes: Option<u64>,
@@ -126,6 +131,8 @@ struct Control {
     cutover_passed: AtomicBool,
     /// When [`CopyPipe::cutover_passed`] was first called: the settle time counts from then.
     cutover_at: Mutex<Option<Instant>>,
+    /// The source's watermarks read after the cutover, per partition, if given.
+    ends: Mutex<Option<BTreeMap<i32, Watermarks>>>,
 }
 
 impl CopyPipe {
@@ -186,8 +193,13 @@ impl CopyPipe {
     }
 
     /// The producers have switched: the copy may finish once every partition is at its end.
-    pub fn cutover_passed(&self) {
+    /// `ends`: the source's watermarks per partition, read after the cutover; the copy finishes
+    /// as soon as it has read up to them. Without them it waits [`CopyOptions::settle`] first.
+    pub fn cutover_passed(&self, ends: Option<BTreeMap<i32, Watermarks>>) {
         self.control.cutover_at.lock().expect("control lock").get_or_insert_with(Instant::now);
+        if let Some(ends) = ends {
+            self.control.ends.lock().expect("control lock").get_or_insert(ends);
+        }
         self.control.cutover_passed.store(true, Ordering::SeqCst);
     }
 
@@ -245,6 +257,15 @@ struct Worker {
     target: Cluster,
 }
 
+/// Whether every partition has been read up to the watermarks the source had after the cutover
+/// (an empty partition has nothing to read).
+fn read_up_to(ends: &BTreeMap<i32, Watermarks>, partitions: &[i32], position: &BTreeMap<i32, i64>) -> bool {
+    partitions.iter().all(|p| match ends.get(p) {
+        Some(w) => w.latest <= w.earliest || position.get(p).is_some_and(|pos| *pos >= w.latest),
+        None => false,
+    })
+}
+
 /// How long a copy that is not stopping waits for the target's last acknowledgements.
 const FINAL_FLUSH: Duration = Duration::from_secs(120);
 
@@ -273,6 +294,7 @@ impl Worker {
         let mut position: BTreeMap<i32, i64> = self.starts.clone();
         let mut last_probe = Instant::now();
         let mut cutover_seen: Option<Instant> = None;
+        let mut ends: Option<BTreeMap<i32, Watermarks>> = None;
         let mut last_report = Instant::now();
         let mut end = CopyEnd::Stopped;
         let mut failure: Option<Error> = None;
@@ -313,6 +335,7 @@ impl Worker {
             if self.control.cutover_passed.load(Ordering::SeqCst) && cutover_seen.is_none() {
                 cutover_seen =
                     Some(self.control.cutover_at.lock().expect("control lock").unwrap_or_else(Instant::now));
+                ends = self.control.ends.lock().expect("control lock").clone();
             }
             let settled = cutover_seen.is_some_and(|t| t.elapsed() >= self.options.settle);
             // Every 200 ms, compare each position with the high watermark of the last fetch answer:
@@ -331,7 +354,11 @@ impl Worker {
                     }
                 }
             }
-            if settled && at_end.values().all(|e| *e) && self.producer.in_flight_count() == 0 {
+            let read_to_ends =
+                ends.as_ref().is_some_and(|ends| read_up_to(ends, &self.partitions, &position));
+            if (read_to_ends || (settled && at_end.values().all(|e| *e)))
+                && self.producer.in_flight_count() == 0
+            {
                 end = CopyEnd::Finished;
                 break;
             }

@@ -132,7 +132,17 @@ pub async fn run(ctx: &Context, h: &StepHandle) -> StepResult {
             _ = tick.tick() => {
                 if !cutover_signalled && h.checkpoint.status(StepKind::Cutover.as_str()) == Some(StepStatus::Done) {
                     cutover_signalled = true;
-                    pipe.cutover_passed();
+                    // Read after the cutover: every record written before it is below these
+                    // ends, so the copy is done once it has read up to them. Unreadable: the
+                    // pipe falls back to watching the fetches for a while (its settle time).
+                    let ends = match source.watermarks(&partitions).await {
+                        Ok(marks) => Some(marks.into_iter().map(|(p, w)| (p.partition, w)).collect()),
+                        Err(e) => {
+                            tracing::debug!("reading the source's ends after the cutover: {e}");
+                            None
+                        }
+                    };
+                    pipe.cutover_passed(ends);
                 }
                 if !stopping && h.stop_requested() {
                     stopping = true;
