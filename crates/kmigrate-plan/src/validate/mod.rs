@@ -10,6 +10,7 @@ mod data;
 mod topics;
 
 use cluster::bootstrap_of;
+pub use cluster::is_secret_key;
 
 use std::sync::{Arc, LazyLock};
 
