@@ -62,6 +62,17 @@ pub enum ColorChoice {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Draft a plan from the live clusters: the topics, every consumer group with its lag and
+    /// members, and a suggested strategy per group with the reason in a comment.
+    ///
+    /// Reads the source (and the target, if given) and changes nothing. Kafka's internal topics and
+    /// tooling state (MirrorMaker 2, Kafka Connect, Schema Registry) are left out; topics sharing
+    /// a prefix become one anchored `pattern:` when it matches nothing else on the source. The plan
+    /// validates and `kmigrate plan` runs on it as written; review its suggestions first.
+    ///
+    /// Example: kmigrate init --source old-1:9092 --target new-1:9092 -X security.protocol=SASL_SSL -X 'sasl.password=${KAFKA_PASSWORD}' --to plans/migration.yaml
+    Init(InitArgs),
+
     /// Check plans for errors without contacting any cluster.
     ///
     /// Reports every problem at once, each with the file, line and column, the YAML snippet
@@ -266,4 +277,81 @@ pub enum GraphFormat {
     Dot,
     /// A Mermaid flowchart (renders in GitHub/GitLab Markdown).
     Mermaid,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The source cluster's bootstrap servers (host:port[,host:port...]), or a `${VAR}` holding
+    /// them.
+    #[arg(long, value_name = "BOOTSTRAP")]
+    pub source: String,
+
+    /// The target cluster's bootstrap servers. Without it, the plan reads them from
+    /// `${TARGET_BOOTSTRAP}` and `kmigrate plan` needs that variable set.
+    #[arg(long, value_name = "BOOTSTRAP")]
+    pub target: Option<String>,
+
+    /// A client property of both clusters, as in kcat (repeatable), e.g. -X
+    /// security.protocol=SASL_SSL. Write secrets as `${VAR}`: resolved from the environment to
+    /// connect, written into the plan as given (a literal password is refused).
+    #[arg(short = 'X', value_name = "KEY=VALUE", value_parser = parse_property)]
+    pub property: Vec<(String, String)>,
+
+    /// A client property of the source cluster only (repeatable; wins over -X).
+    #[arg(long, value_name = "KEY=VALUE", value_parser = parse_property)]
+    pub source_property: Vec<(String, String)>,
+
+    /// A client property of the target cluster only (repeatable; wins over -X).
+    #[arg(long, value_name = "KEY=VALUE", value_parser = parse_property)]
+    pub target_property: Vec<(String, String)>,
+
+    /// Whether kmigrate copies the source's records to the target (`synced`) or the target
+    /// starts without them (`not-synced`); the groups' suggestions follow from it.
+    #[arg(long, value_enum, default_value_t = DataArg::Synced)]
+    pub data: DataArg,
+
+    /// Propose only the topics whose names match this regular expression (unanchored: use `^`
+    /// and `$`).
+    #[arg(long, value_name = "REGEX", value_parser = parse_regex)]
+    pub topics: Option<regex::Regex>,
+
+    /// Propose only the consumer groups whose ids match this regular expression.
+    #[arg(long, value_name = "REGEX", value_parser = parse_regex)]
+    pub groups: Option<regex::Regex>,
+
+    /// The plan's `name` (it names the checkpoint state) [default: the --to file's name, else
+    /// `migration`].
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+
+    /// Write the plan to this file instead of stdout. An existing file is kept unless --force.
+    #[arg(long, value_name = "FILE")]
+    pub to: Option<PathBuf>,
+
+    /// Overwrite the --to file if it exists.
+    #[arg(long, requires = "to")]
+    pub force: bool,
+
+    /// How long to try to reach a cluster before failing.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub connect_timeout: std::time::Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DataArg {
+    /// kmigrate copies every record (`data: synced`, `sync: { by: kmigrate }`).
+    Synced,
+    /// The target starts without the source's records (`data: not-synced`).
+    NotSynced,
+}
+
+fn parse_property(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
+        _ => Err(format!("`{s}` is not KEY=VALUE")),
+    }
+}
+
+fn parse_regex(s: &str) -> Result<regex::Regex, String> {
+    regex::Regex::new(s).map_err(|e| e.to_string())
 }

@@ -39,3 +39,4 @@ mod yaml_error;
 pub use diagnostics::{PlanDiagnostic, Severity, diagnostic_at, missing_var_diagnostic, render_plain};
 pub use model::*;
 pub use parse::{Parsed, load, parse};
+pub use validate::is_secret_key;

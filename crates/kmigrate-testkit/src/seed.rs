@@ -292,6 +292,23 @@ impl TestCluster {
         topics: &[&str],
         protocol: GroupProtocol,
     ) -> LiveMember {
+        self.start_member_inner(group, topics, protocol, true).await
+    }
+
+    /// A live member (classic protocol) that never commits an offset: how an application that
+    /// keeps its offsets in its own store looks to the broker. Returns once it has been assigned
+    /// partitions.
+    pub async fn start_member_without_commits(&self, group: &str, topics: &[&str]) -> LiveMember {
+        self.start_member_inner(group, topics, GroupProtocol::Classic, false).await
+    }
+
+    async fn start_member_inner(
+        &self,
+        group: &str,
+        topics: &[&str],
+        protocol: GroupProtocol,
+        commit: bool,
+    ) -> LiveMember {
         let client_id = format!("{group}-live-member");
         let mut config = self.rd_config();
         if protocol == GroupProtocol::Consumer {
@@ -320,7 +337,9 @@ impl TestCluster {
                 }
                 if ready_tx.is_some() {
                     let assigned = consumer.assignment().map(|a| a.count() > 0).unwrap_or(false);
-                    if assigned {
+                    if assigned && !commit {
+                        let _ = ready_tx.take().expect("once").send(Ok(()));
+                    } else if assigned {
                         // Commit the current positions once, like a real consumer does: some brokers (tansu's
                         // memory engine) only list groups that have committed offsets.
                         let mut tpl = consumer.assignment().expect("assignment");

@@ -3,6 +3,7 @@
 mod apply;
 mod docs;
 mod graph;
+mod init;
 mod offsets;
 mod plan;
 mod status;
@@ -17,6 +18,7 @@ pub type InternalError = Box<dyn miette::Diagnostic + Send + Sync + 'static>;
 
 pub fn run(command: Command, global: &GlobalArgs, printer: &Printer) -> Result<u8, InternalError> {
     match command {
+        Command::Init(args) => init::run(&args, printer),
         Command::Validate(args) => Ok(validate::run(&args, printer)),
         Command::Graph(args) => Ok(graph::run(&args, printer)),
         Command::Plan(args) => plan::run(&args, printer),

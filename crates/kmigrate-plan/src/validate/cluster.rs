@@ -7,8 +7,9 @@ use crate::raw::{Pairs, RawCluster, S};
 
 use super::Checker;
 
-/// Client properties that hold secrets: written literally in a checked-in plan they leak.
-fn is_secret_key(key: &str) -> bool {
+/// Client properties that hold secrets: written literally in a checked-in plan they leak
+/// (validate warns, [`crate::codes::PROPERTY_SECRET`]; `kmigrate init` asks for a `${VAR}`).
+pub fn is_secret_key(key: &str) -> bool {
     let k = key.to_ascii_lowercase();
     k.ends_with("password")
         || k.ends_with("passphrase")

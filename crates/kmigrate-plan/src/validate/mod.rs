@@ -11,6 +11,7 @@ mod topics;
 mod values;
 
 use cluster::bootstrap_of;
+pub use cluster::is_secret_key;
 
 use std::sync::{Arc, LazyLock};
 
