@@ -42,6 +42,23 @@ impl PartitionMap {
         self.runs.last().map(|r| r[1] + r[2])
     }
 
+    /// The copies of source offsets `[lo, hi)`: how many, and the target offsets they span
+    /// (`[first, last + 1)`; new records producers wrote may sit between them). `None` if none.
+    pub fn copies_in(&self, lo: i64, hi: i64) -> Option<(u64, i64, i64)> {
+        let mut count = 0u64;
+        let mut span: Option<(i64, i64)> = None;
+        for &[s, t, len] in &self.runs {
+            let (a, b) = (s.max(lo), (s + len).min(hi));
+            if a >= b {
+                continue;
+            }
+            count += (b - a) as u64;
+            let (first, end) = (t + (a - s), t + (b - s));
+            span = Some(span.map_or((first, end), |(f, _)| (f, end)));
+        }
+        span.map(|(first, end)| (count, first, end))
+    }
+
     /// Whether `tgt` holds a copied record.
     pub fn is_copy(&self, tgt: i64) -> bool {
         let i = self.runs.partition_point(|r| r[1] + r[2] <= tgt);
@@ -137,6 +154,15 @@ mod tests {
         assert_eq!(m.translate(Some(1_002), 0, 3), (2, 0));
         assert_eq!(m.translate(Some(i64::MAX), 0, 3), (3, 0));
         assert_eq!(m.translate(Some(i64::MIN), 0, 3), (0, 0));
+    }
+
+    #[test]
+    fn copies_of_a_source_range() {
+        let m = map(&[(0, 0), (1, 1), (2, 2), (5, 3), (6, 4), (7, 9)]);
+        assert_eq!(m.copies_in(0, 100), Some((6, 0, 10)));
+        assert_eq!(m.copies_in(1, 6), Some((3, 1, 4)));
+        assert_eq!(m.copies_in(3, 5), None);
+        assert_eq!(m.copies_in(7, 8), Some((1, 9, 10)));
     }
 
     #[test]

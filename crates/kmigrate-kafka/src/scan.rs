@@ -1,7 +1,6 @@
 //! Reading whole records (key, value, headers, timestamp) from a partition range, streamed to a
 //! visitor so that memory stays bounded. Used to reconcile a resumed copy and to verify copies.
 
-use std::hash::{DefaultHasher, Hash, Hasher};
 use std::time::{Duration, Instant};
 
 use rdkafka::consumer::Consumer;
@@ -52,21 +51,45 @@ impl Fields {
     }
 }
 
+/// A digest of a record's key, value and headers (never its offset or timestamp), the same in
+/// every process and every kmigrate version: the copy records it, verify recomputes it from the
+/// target (XXH3-64 over the fields, each preceded by its length, `u64::MAX` for null).
+pub fn content_digest<'a>(
+    key: Option<&[u8]>,
+    value: Option<&[u8]>,
+    headers: impl IntoIterator<Item = (&'a str, Option<&'a [u8]>)>,
+) -> u64 {
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    let mut field = |bytes: Option<&[u8]>| match bytes {
+        Some(b) => {
+            h.update(&(b.len() as u64).to_le_bytes());
+            h.update(b);
+        }
+        None => h.update(&u64::MAX.to_le_bytes()),
+    };
+    field(key);
+    field(value);
+    for (name, value) in headers {
+        field(Some(name.as_bytes()));
+        field(value);
+    }
+    h.digest()
+}
+
 /// Whether a copy can carry the source timestamp `ts` (see [`Fields::timestamps_agree`]).
 pub fn timestamp_kept(ts: Option<i64>) -> bool {
     ts.is_some_and(|t| t > 0)
 }
 
 impl RecordData {
-    /// A digest of the key, value and headers (never the offset or the timestamp, which
-    /// [`Fields::timestamps_agree`] compares): equal records have equal digests. Stable within a
-    /// process, which is all verification needs.
+    /// [`content_digest`] of the record (never the offset or the timestamp, which
+    /// [`Fields::timestamps_agree`] compares).
     pub fn digest(&self) -> u64 {
-        let mut h = DefaultHasher::new();
-        self.key.hash(&mut h);
-        self.value.hash(&mut h);
-        self.headers.hash(&mut h);
-        h.finish()
+        content_digest(
+            self.key.as_deref(),
+            self.value.as_deref(),
+            self.headers.iter().map(|(k, v)| (k.as_str(), v.as_deref())),
+        )
     }
 
     /// Whether `copy` is a copy of this (source) record: same key, value and headers, and a

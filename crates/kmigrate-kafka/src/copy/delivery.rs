@@ -25,6 +25,12 @@ pub struct Delivery {
     pub partition: i32,
     pub source_offset: i64,
     pub target_offset: i64,
+    /// [`crate::content_digest`] of the record's key, value and headers.
+    pub content: u64,
+    /// The timestamp the copy carries: the source record's (unless the target topic stamps
+    /// records itself, then the target's); `None` when the source record has none or is stamped
+    /// 0, which a copy cannot keep (see [`crate::Fields::timestamps_agree`]).
+    pub timestamp: Option<i64>,
 }
 
 /// A record the target (or the producer) did not take.
@@ -96,11 +102,19 @@ pub(crate) struct DeliveryContext {
     pub acks: Mutex<Acks>,
     /// Key + value bytes acknowledged since the last report.
     pub bytes: AtomicU64,
+    /// Records in flight whose source timestamp a copy cannot keep: (partition, source offset).
+    /// Rare (records without a timestamp, or stamped 0).
+    pub unstamped: Mutex<std::collections::BTreeSet<(i32, i64)>>,
 }
 
 impl DeliveryContext {
     pub(crate) fn new(base: KContext) -> Self {
-        DeliveryContext { base, acks: Mutex::new(Acks::default()), bytes: AtomicU64::new(0) }
+        DeliveryContext {
+            base,
+            acks: Mutex::new(Acks::default()),
+            bytes: AtomicU64::new(0),
+            unstamped: Mutex::default(),
+        }
     }
 
     /// Whether any record was refused.
@@ -125,8 +139,23 @@ impl ProducerContext for DeliveryContext {
 
     fn delivery(&self, result: &DeliveryResult<'_>, source_offset: usize) {
         let source_offset = source_offset as i64;
+        let partition = match result {
+            Ok(m) => m.partition(),
+            Err((_, m)) => m.partition(),
+        };
+        let unstamped = {
+            let mut set = self.unstamped.lock().expect("delivery lock");
+            !set.is_empty() && set.remove(&(partition, source_offset))
+        };
         match result {
             Ok(m) => {
+                use rdkafka::message::Headers;
+                let content = crate::content_digest(
+                    m.key(),
+                    m.payload(),
+                    m.headers().into_iter().flat_map(|h| h.iter().map(|x| (x.key, x.value))),
+                );
+                let timestamp = if unstamped { None } else { m.timestamp().to_millis() };
                 let mut acks = self.acks.lock().expect("delivery lock");
                 if acks.refused.get(&m.partition()).is_some_and(|first| source_offset >= *first) {
                     return;
@@ -135,6 +164,8 @@ impl ProducerContext for DeliveryContext {
                     partition: m.partition(),
                     source_offset,
                     target_offset: m.offset(),
+                    content,
+                    timestamp,
                 });
                 drop(acks);
                 let bytes = m.key().map_or(0, <[u8]>::len) + m.payload().map_or(0, <[u8]>::len);

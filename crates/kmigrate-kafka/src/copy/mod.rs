@@ -451,6 +451,16 @@ impl Worker {
             rdkafka::Timestamp::CreateTime(t) | rdkafka::Timestamp::LogAppendTime(t) if t >= 0 => Some(t),
             _ => None,
         };
+        if !crate::timestamp_kept(timestamp) {
+            // The client stamps it with the time of the copy: its delivery must not pass that
+            // off as the source's timestamp.
+            self.producer
+                .context()
+                .unstamped
+                .lock()
+                .expect("delivery lock")
+                .insert((m.partition(), m.offset()));
+        }
         let mut record: BaseRecord<'_, [u8], [u8], usize> =
             BaseRecord::with_opaque_to(&self.topic, m.offset() as usize).partition(m.partition());
         record.key = m.key();

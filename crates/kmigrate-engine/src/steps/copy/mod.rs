@@ -10,6 +10,7 @@
 //! (idempotent, gap-less producer), so the match is exact; target records that do not match are
 //! producers' new records (see `reconcile`).
 
+pub mod digest;
 mod exact;
 mod reconcile;
 mod verify;
@@ -42,6 +43,10 @@ pub struct CopyState {
     /// source, so producers can be switched (the manual cutover gate waits for this).
     #[serde(default)]
     pub caught_up: bool,
+    /// Per partition, digests of the records the target acknowledged, for verify (see
+    /// [`digest`]). Records a resumed copy found on the target have none.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub digests: BTreeMap<i32, digest::PartitionDigest>,
     /// The codec this copy writes with (the last run's; see [`crate::compression`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compression: Option<String>,
@@ -114,6 +119,7 @@ pub async fn run(ctx: &Context, h: &StepHandle) -> StepResult {
                 let Some(progress) = progress else { break };
                 for d in &progress.deliveries {
                     state.partitions.entry(d.partition).or_default().record(d.source_offset, d.target_offset);
+                    state.digests.entry(d.partition).or_default().add(d.source_offset, d.content, d.timestamp);
                 }
                 state.bytes += progress.bytes;
                 lag = progress.lag.or(lag);
