@@ -96,6 +96,10 @@ KCAT_CONSUMER="-X fetch.wait.max.ms=20 -X fetch.queue.backoff.ms=10 -X fetch.max
 KCAT_PRODUCER="-X enable.idempotence=true -X acks=all -X linger.ms=20 -X batch.size=1048576 -X batch.num.messages=100000 -X queue.buffering.max.kbytes=8192 -X queue.buffering.max.messages=1000000"
 
 out="${BENCH_OUT:-$(mktemp -d -t kmigrate-bench-XXXXXX)}"
+if [ -n "$(ls -A "$out" 2>/dev/null)" ]; then
+  echo "bench-copy: BENCH_OUT=$out is not empty (an earlier run's files would mix with this one's)" >&2
+  exit 64
+fi
 mkdir -p "$out"
 echo "bench-copy: logs and results in $out" >&2
 results="$out/results.tsv"

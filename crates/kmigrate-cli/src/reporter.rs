@@ -9,14 +9,45 @@ use std::time::Duration;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use kmigrate_engine::{Event, Reporter};
 
-/// JSON lines on stdout, one event per line, for scripts.
-pub struct JsonLines;
+/// JSON lines on stdout, one event per line, for scripts. Each event also carries when it
+/// happened (`at`, RFC 3339 with milliseconds, and `elapsed_ms` since apply began) and the end of a
+/// step its run's duration (`duration_ms`, since its `step_started`): the time breakdown of an
+/// apply.
+pub struct JsonLines {
+    started: std::time::Instant,
+    steps: Mutex<HashMap<String, std::time::Instant>>,
+}
+
+impl JsonLines {
+    pub fn new() -> Self {
+        JsonLines { started: std::time::Instant::now(), steps: Mutex::new(HashMap::new()) }
+    }
+}
 
 impl Reporter for JsonLines {
     fn report(&self, event: Event) {
-        let mut out = std::io::stdout().lock();
-        let _ = serde_json::to_writer(&mut out, &event);
-        let _ = writeln!(out);
+        let now = std::time::Instant::now();
+        let duration = {
+            let mut steps = self.steps.lock().expect("reporter lock");
+            match &event {
+                Event::StepStarted { step, .. } => {
+                    steps.insert(step.clone(), now);
+                    None
+                }
+                Event::StepDone { step, .. }
+                | Event::StepFailed { step, .. }
+                | Event::StepPaused { step, .. } => steps.remove(step).map(|t| now - t),
+                _ => None,
+            }
+        };
+        // The event's own fields first, in their order (`event` leads), then the times.
+        let text = serde_json::to_string(&event).expect("events serialize");
+        let body = text.strip_suffix('}').expect("an event is a JSON object");
+        let at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let elapsed = (now - self.started).as_millis();
+        let duration = duration.map_or(String::new(), |d| format!(",\"duration_ms\":{}", d.as_millis()));
+        let _ =
+            writeln!(std::io::stdout().lock(), "{body},\"at\":\"{at}\",\"elapsed_ms\":{elapsed}{duration}}}");
     }
 }
 

@@ -361,3 +361,38 @@ async fn records_written_to_the_source_after_the_copy_are_reported_and_fail_a_st
     let status = s.kmigrate(&["status", &plan]);
     assert!(String::from_utf8_lossy(&status.stdout).contains(&line), "status shows it");
 }
+
+/// `apply --output json`: one JSON object per line, the event's own fields first, then when it
+/// happened (`at`, `elapsed_ms` since apply began) and, at the end of a step, how long it ran
+/// (`duration_ms`): the time breakdown of an apply.
+#[tokio::test(flavor = "multi_thread")]
+async fn json_events_carry_times_and_step_durations() {
+    let pair = kmigrate_testkit::BrokerPair::start(Engine::Sqlite);
+    let dir = tempfile::tempdir().unwrap();
+    let topic = unique("timed");
+    pair.source.create_topic(&topic, 1).await;
+    pair.source.produce(&topic, &records(0, "r", 500, now_ms() - 60_000)).await;
+    let plan = copy_plan(dir.path(), &pair.source, &pair.target, std::slice::from_ref(&topic), &past());
+    let out = kmigrate(dir.path(), &["apply", &plan, "--output", "json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let mut last_elapsed = 0;
+    let mut durations = std::collections::BTreeMap::new();
+    for line in stdout.lines() {
+        assert!(line.starts_with("{\"event\":"), "the event comes first: {line}");
+        let e: serde_json::Value = serde_json::from_str(line).unwrap();
+        chrono::DateTime::parse_from_rfc3339(e["at"].as_str().unwrap()).unwrap();
+        let elapsed = e["elapsed_ms"].as_u64().unwrap();
+        assert!(elapsed >= last_elapsed, "{line}");
+        last_elapsed = elapsed;
+        if e["event"] == "step_done" {
+            durations.insert(e["step"].as_str().unwrap().to_string(), e["duration_ms"].as_u64().unwrap());
+        }
+    }
+    let steps: Vec<&String> = durations.keys().collect();
+    assert_eq!(
+        steps,
+        [&format!("copy:{topic}"), "cutover", "preflight", &format!("topic:{topic}"), "verify"]
+    );
+    assert!(durations.values().all(|d| *d <= last_elapsed), "{durations:?} within {last_elapsed} ms");
+}

@@ -53,7 +53,7 @@ pub fn run(args: &ApplyArgs, printer: &Printer) -> Result<u8, InternalError> {
         walk: WalkOptions { concurrency: args.concurrency.max(1), ..WalkOptions::default() },
     };
     let reporter: Arc<dyn Reporter> =
-        if printer.is_json() { Arc::new(JsonLines) } else { Arc::new(Human::new(printer.color())) };
+        if printer.is_json() { Arc::new(JsonLines::new()) } else { Arc::new(Human::new(printer.color())) };
 
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| {
         Box::new(miette::MietteDiagnostic::new(format!("cannot start the runtime: {e}"))) as InternalError
