@@ -153,9 +153,11 @@ fn a_few_more_plans_the_schema_accepts_and_refuses() {
         "topics: [orders, { pattern: '^audit\\.', partitions: 12, config: { retention.ms: 1000 } }]",
         "consumers: { groups: [ { id: billing, drain: false, topics: [orders] } ] }",
     ];
+    // kmigrate agrees each time.
     for replace in accepted {
         let text = with(base, replace);
         assert_eq!(schema_errors(&text), Vec::<String>::new(), "{text}");
+        assert!(kmigrate_plan::parse("plan.yaml", &text).plan.is_some(), "{text}");
     }
     let refused = [
         "cutover: { manual: sure }",
@@ -168,10 +170,13 @@ fn a_few_more_plans_the_schema_accepts_and_refuses() {
         "consumers: { groups: [ { offsets: self-stored } ] }",
         "consumers: { groups: [ { id: g, drain: \"no\" } ] }",
         "data:",
+        "data: dual-write\nsync: { by: kmigrate }",
+        "data: synced\nsync: { by: external, compression: zstd }",
     ];
     for replace in refused {
         let text = with(base, replace);
         assert_ne!(schema_errors(&text), Vec::<String>::new(), "{text}");
+        assert!(kmigrate_plan::parse("plan.yaml", &text).has_errors(), "{text}");
     }
 }
 
