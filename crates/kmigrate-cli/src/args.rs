@@ -114,6 +114,17 @@ pub enum Command {
     /// Example: kmigrate version -v
     Version,
 
+    /// Print the JSON Schema of the plan file (format version 1), for editors and CI.
+    ///
+    /// Editors with a YAML language server (VS Code's YAML extension, Neovim, Helix, ...) complete
+    /// keys, show their help and flag mistakes as you type in a plan whose first line names the
+    /// schema (`# yaml-language-server: $schema=URL`), as plans drafted by `kmigrate init` do.
+    /// This prints the schema published at that URL, for offline use (`$schema=./plan-v1.json`).
+    /// The schema checks a plan's shape; `kmigrate validate` checks everything.
+    ///
+    /// Example: kmigrate schema > plan-v1.json
+    Schema,
+
     /// Print a shell completion script.
     ///
     /// Example (bash): kmigrate completions bash > ~/.local/share/bash-completion/completions/kmigrate

@@ -6,7 +6,8 @@
 //!   (plan, apply) are run by `examples/quickstart.sh` on its local brokers, which CI runs too: this
 //!   test checks the quickstart runs each of them.
 //! - Every script named there exists and is executable.
-//! - The plan example validates; the Mermaid graph is what `kmigrate graph` prints for its plan.
+//! - The plan example validates; the Mermaid graph is what `kmigrate graph` prints for its plan;
+//!   the editor-support line names the schema where kmigrate publishes it.
 
 mod common;
 
@@ -73,7 +74,7 @@ fn readme_commands_run_as_written() {
         // Up to an output redirection, which the test does not follow.
         let args: Vec<&str> =
             words[1..].iter().map(String::as_str).take_while(|w| !w.starts_with('>')).collect();
-        if matches!(args[0], "completions" | "man") {
+        if matches!(args[0], "completions" | "man" | "schema") {
             let out = common::kmigrate(&root(), &args);
             assert_eq!(out.status.code(), Some(0), "{at} failed");
             assert!(!out.stdout.is_empty(), "{at} printed nothing");
@@ -115,14 +116,16 @@ fn readme_commands_run_as_written() {
     }
 }
 
-/// Every YAML block validates: whole plans as they are; a `source:` or `target:` snippet (how to
-/// connect to a secured cluster) inside a minimal plan with the other side plaintext.
+/// Every YAML block validates: whole plans as they are (after their first comment lines); a
+/// `source:` or `target:` snippet (how to connect to a secured cluster) inside a minimal plan with
+/// the other side plaintext.
 #[test]
 fn readme_plan_examples_validate() {
     let blocks = fenced(&readme(), "yaml");
     assert!(!blocks.is_empty());
     for (line, body) in blocks {
-        let plan = if body.starts_with("version:") {
+        let first_key = body.lines().find(|l| !l.starts_with('#')).unwrap_or_default();
+        let plan = if first_key.starts_with("version:") {
             body.clone()
         } else {
             let other = if body.starts_with("source:") { "target" } else { "source" };
@@ -135,6 +138,18 @@ fn readme_plan_examples_validate() {
         std::fs::write(dir.path().join("plan.yaml"), &plan).unwrap();
         let out = common::kmigrate(dir.path(), &["validate", "plan.yaml"]);
         assert_eq!(out.status.code(), Some(0), "the plan at README.md:{line} does not validate");
+    }
+}
+
+/// The README's `yaml-language-server` lines name the schema where kmigrate publishes it.
+#[test]
+fn readme_names_the_published_schema() {
+    let text = readme();
+    let lines: Vec<&str> =
+        text.lines().filter(|l| l.contains("yaml-language-server: $schema=http")).collect();
+    assert!(!lines.is_empty());
+    for l in lines {
+        assert_eq!(l, format!("# yaml-language-server: $schema={}", kmigrate_plan::PLAN_SCHEMA_URL));
     }
 }
 
@@ -162,7 +177,7 @@ fn readme_graph_is_what_kmigrate_prints() {
 #[test]
 fn completions_and_the_man_page_generate() {
     let subcommands =
-        ["init", "validate", "plan", "apply", "status", "graph", "offsets", "completions", "man"];
+        ["init", "validate", "plan", "apply", "status", "graph", "offsets", "schema", "completions", "man"];
     for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
         let out = common::kmigrate(&root(), &["completions", shell]);
         assert_eq!(out.status.code(), Some(0), "{shell}");

@@ -21,9 +21,7 @@ pub mod tooling;
 pub use collapse::{TopicEntry, collapse};
 pub use facts::{Activity, Commits, GroupFacts, SourceFacts, TargetFacts, TopicFacts};
 pub use read::{Selection, read_source, read_target};
-pub use render::{
-    ClusterText, DraftError, DraftSummary, InitInput, PLAN_SCHEMA_URL, TARGET_PLACEHOLDER_VAR, write_plan,
-};
+pub use render::{ClusterText, DraftError, DraftSummary, InitInput, TARGET_PLACEHOLDER_VAR, write_plan};
 pub use suggest::{DataChoice, Offsets, Suggestion, suggest};
 
 #[cfg(test)]

@@ -7,11 +7,6 @@ use crate::collapse::{TopicEntry, collapse};
 use crate::facts::{Activity, GroupFacts, SourceFacts, TargetFacts};
 use crate::suggest::{DataChoice, Offsets, suggest, thousands};
 
-/// The JSON Schema of plan format v1, named on the plan's first line for editors (the
-/// `yaml-language-server` comment understood by VS Code's YAML extension, Helix, Neovim, ...).
-pub const PLAN_SCHEMA_URL: &str =
-    "https://raw.githubusercontent.com/kmigrate/kmigrate/main/schema/plan-v1.json";
-
 /// The environment variable the plan reads the target's brokers from when no target was given.
 pub const TARGET_PLACEHOLDER_VAR: &str = "TARGET_BOOTSTRAP";
 
@@ -90,7 +85,9 @@ pub fn write_plan(
     let mut summary = DraftSummary::default();
     let mut out = String::new();
     let o = &mut out;
-    line(o, &format!("# yaml-language-server: $schema={PLAN_SCHEMA_URL}"));
+    // The plan's JSON Schema, for editors (the `yaml-language-server` comment understood by VS
+    // Code's YAML extension, Helix, Neovim, ...).
+    line(o, &format!("# yaml-language-server: $schema={}", kmigrate_plan::PLAN_SCHEMA_URL));
     line(o, "#");
     let target_text = input.target.as_ref().map(|t| format!(" and the target at {}", t.bootstrap_servers));
     comment(

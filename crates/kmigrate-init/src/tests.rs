@@ -1,4 +1,5 @@
-//! The writer on hand-made facts: insta snapshots of the text, and every drafted plan validates.
+//! The writer on hand-made facts: insta snapshots of the text, and every drafted plan validates,
+//! also against the plan's JSON Schema its first line names.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -76,13 +77,19 @@ fn input(data: DataChoice, target: Option<ClusterText>) -> InitInput {
     }
 }
 
-/// The drafted text, after checking that it is a valid plan with no warning.
+/// The drafted text, after checking that it is a valid plan with no warning, and valid against
+/// the plan's JSON Schema (what an editor checks).
 fn drafted(input: &InitInput, source: &SourceFacts, target: Option<&TargetFacts>) -> String {
     let (text, _) = write_plan(input, source, target).unwrap();
     let parsed = kmigrate_plan::parse("drafted.yaml", &text);
     let problems: Vec<String> = parsed.diagnostics.iter().map(kmigrate_plan::render_plain).collect();
     assert!(problems.is_empty(), "{text}\n{}", problems.join("\n"));
     assert!(parsed.plan.is_some());
+    let schema = jsonschema::draft202012::new(&kmigrate_plan::plan_schema()).unwrap();
+    let json: serde_json::Value = serde_saphyr::from_str(&text).unwrap();
+    let problems: Vec<String> =
+        schema.iter_errors(&json).map(|e| format!("{e} at {}", e.instance_path())).collect();
+    assert!(problems.is_empty(), "{text}\nagainst the schema:\n{}", problems.join("\n"));
     text
 }
 
@@ -107,7 +114,8 @@ fn not_synced_with_a_target() {
 #[test]
 fn the_plan_keeps_templates_and_counts_what_it_proposes() {
     let (text, summary) = write_plan(&input(DataChoice::Synced, None), &facts(), None).unwrap();
-    assert!(text.starts_with(&format!("# yaml-language-server: $schema={PLAN_SCHEMA_URL}\n")));
+    let first_line = format!("# yaml-language-server: $schema={}\n", kmigrate_plan::PLAN_SCHEMA_URL);
+    assert!(text.starts_with(&first_line));
     assert!(text.contains("sasl.password: \"${OLD_PASSWORD}\""));
     assert_eq!(
         summary,

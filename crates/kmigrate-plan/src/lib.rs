@@ -3,7 +3,9 @@
 //! This crate owns
 //! - the schema: private serde structs mirroring the YAML, with a source span on every value a
 //!   later check may point at (`raw`), and the hand-written parts that keep spans (topic
-//!   entries that are either a string or a mapping, ordered `key: value` maps);
+//!   entries that are either a string or a mapping, ordered `key: value` maps); the JSON Schema
+//!   generated from them for editors ([`plan_schema`], checked in as `schema/plan-v1.json` and
+//!   published at [`PLAN_SCHEMA_URL`]);
 //! - parsing ([`parse`], [`load`]): YAML and schema errors (syntax, unknown key, wrong type,
 //!   invalid value, duplicate key) stop at the first one; then semantic validation reports
 //!   **every** problem in one run;
@@ -31,6 +33,7 @@ mod duration;
 pub mod model;
 mod parse;
 mod raw;
+mod schema;
 mod suggest;
 mod template;
 mod validate;
@@ -39,4 +42,5 @@ mod yaml_error;
 pub use diagnostics::{PlanDiagnostic, Severity, diagnostic_at, missing_var_diagnostic, render_plain};
 pub use model::*;
 pub use parse::{Parsed, load, parse};
+pub use schema::{PLAN_SCHEMA_URL, plan_schema, plan_schema_text};
 pub use validate::is_secret_key;

@@ -9,28 +9,62 @@
 //! Typed values (a choice such as `data: synced`, a boolean, a number) are read as [`Scalar`],
 //! whatever was written, and converted by the semantic checks: a wrong value is then one located
 //! diagnostic among the others instead of an error that stops the parse.
+//!
+//! The same types generate the plan's JSON Schema ([`crate::schema`]): their doc comments are its
+//! descriptions (written for the plan's author), and each `#[schemars(with = ...)]` says what a
+//! `Spanned` or lenient `Scalar` value must hold for validation to accept it.
 
 use std::fmt;
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde::de::{self, MapAccess, Visitor};
 use serde_saphyr::Spanned;
 
+use crate::schema::{Choice, Codec, PlanVersion};
+
 pub(crate) type S<T> = Spanned<T>;
 
-#[derive(Debug, Deserialize)]
+/// A kmigrate plan (format version 1): which topics and consumer groups move from the source
+/// cluster to the target, whether their old records are copied, when producers switch, and where
+/// each group starts on the target. `kmigrate validate PLAN` checks it; `kmigrate plan PLAN` shows
+/// what `kmigrate apply PLAN` would do.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename = "plan")]
+#[schemars(transform = crate::schema::sync_only_when_synced)]
 pub(crate) struct RawPlan {
-    /// Kept as text so that `version: "1"`, `version: 2` and `version: one` all reach the
-    /// semantic check with their location.
+    /// The plan format version: `1`.
+    // The schema wants the number 1; the parser keeps the text so that `version: "1"`, `version: 2` and `version: one` all reach the
+    // semantic check with their location.
+    #[schemars(with = "PlanVersion")]
     pub version: Option<S<String>>,
+    /// The migration's name: lowercase letters, digits, `.`, `_` and `-` (e.g. `orders-to-new`).
+    /// It names the checkpoint state (`.kmigrate/<name>.state.json` beside the plan).
+    #[schemars(with = "String", regex(pattern = crate::validate::NAME_PATTERN))]
     pub name: Option<S<String>>,
+    /// The cluster the topics and consumer groups move away from.
+    #[schemars(with = "RawCluster")]
     pub source: Option<S<RawCluster>>,
+    /// The cluster they move to.
+    #[schemars(with = "RawCluster")]
     pub target: Option<S<RawCluster>>,
+    /// The topics to create (or check) on the target: a name (`- orders`), or a mapping with a
+    /// `name` or a `pattern` and optional `partitions` and `config`.
+    #[schemars(with = "Vec<RawTopic>", length(min = 1))]
     pub topics: Option<S<Vec<S<RawTopic>>>>,
+    /// Whether the old records reach the target: `synced` (they are copied; say by whom in
+    /// `sync`), `not-synced` (they are not) or `dual-write` (producers write to both clusters).
+    #[schemars(with = "Choice<RawData>")]
     pub data: Option<S<Scalar>>,
+    /// Who copies the old records (only with `data: synced`, and then required).
+    #[schemars(with = "Option<RawSync>")]
     pub sync: Option<S<RawSync>>,
+    /// The producer cutover: the time T that separates records produced to the source from
+    /// records produced to the target. Exactly one of `at`, `manual: true` or `detect`.
+    #[schemars(with = "RawCutover")]
     pub cutover: Option<S<RawCutover>>,
+    /// The consumer groups to move, and where each starts on the target.
+    #[schemars(with = "Option<RawConsumers>")]
     pub consumers: Option<S<RawConsumers>>,
 }
 
@@ -109,10 +143,18 @@ impl<'de> Deserialize<'de> for Scalar {
     }
 }
 
-#[derive(Debug, Deserialize)]
+/// How to reach a cluster.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename = "cluster")]
 pub(crate) struct RawCluster {
+    /// The brokers as `host:port`, comma-separated (e.g. `"old-1:9092,old-2:9092"`); may hold
+    /// `${VAR}` references.
+    #[schemars(with = "String", length(min = 1))]
     pub bootstrap_servers: Option<S<String>>,
+    /// Client properties passed to the Kafka client (librdkafka) as they are, e.g.
+    /// `security.protocol: SASL_SSL`. Write every secret as a `${VAR}`, read from the
+    /// environment at run time and never stored or logged.
+    #[schemars(with = "Option<Pairs>")]
     pub properties: Option<S<Pairs>>,
 }
 
@@ -146,6 +188,7 @@ impl<'de> Deserialize<'de> for Pairs {
 }
 
 /// One `topics:` entry: `- orders` or `- {name|pattern, partitions, config}`.
+/// Its schema (a string or a mapping) is written in [`crate::schema`].
 #[derive(Debug)]
 pub(crate) enum RawTopic {
     /// `- orders`; located by the enclosing `Spanned`.
@@ -155,15 +198,31 @@ pub(crate) enum RawTopic {
     Empty,
 }
 
-#[derive(Debug, Default)]
+/// A topic with settings of its own: exactly one of `name` or `pattern`.
+// Read by `RawTopic`'s visitor, which knows its fields (`TOPIC_FIELDS`); the schema derived here
+// lists the same (a unit test in `schema` checks it).
+#[derive(Debug, Default, JsonSchema)]
+#[schemars(deny_unknown_fields, rename = "topic_mapping")]
+#[schemars(extend("oneOf" = [{ "required": ["name"] }, { "required": ["pattern"] }]))]
 pub(crate) struct RawTopicMap {
+    /// The topic's name.
+    #[schemars(with = "Option<String>", length(min = 1))]
     pub name: Option<S<String>>,
+    /// A regular expression selecting every source topic it matches, anchored with `^...$`
+    /// (e.g. `'^audit\.[a-z-]+$'`); internal topics never match.
+    #[schemars(with = "Option<String>", length(min = 1))]
     pub pattern: Option<S<String>>,
+    /// The partition count on the target; default: the source's count. Never fewer than the
+    /// source's.
+    #[schemars(with = "Option<u32>", range(min = 1, max = u32::MAX))]
     pub partitions: Option<S<Scalar>>,
+    /// Topic configs set on the target on top of the source topic's non-default configs, e.g.
+    /// `retention.ms: "604800000"`.
+    #[schemars(with = "Option<Pairs>")]
     pub config: Option<S<Pairs>>,
 }
 
-const TOPIC_FIELDS: &[&str] = &["name", "pattern", "partitions", "config"];
+pub(crate) const TOPIC_FIELDS: &[&str] = &["name", "pattern", "partitions", "config"];
 
 impl<'de> Deserialize<'de> for RawTopic {
     fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -204,6 +263,12 @@ impl<'de> Deserialize<'de> for RawTopic {
     }
 }
 
+/// The values a choice key accepts, as written in the plan, each with the value it reads as.
+/// Semantic validation reads them; the schema lists them ([`Choice`]).
+pub(crate) trait Choices: Copy + 'static {
+    const CHOICES: &'static [(&'static str, Self)];
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum RawData {
     Synced,
@@ -211,19 +276,28 @@ pub(crate) enum RawData {
     DualWrite,
 }
 
-impl RawData {
-    pub const CHOICES: &[(&str, RawData)] = &[
+impl Choices for RawData {
+    const CHOICES: &'static [(&'static str, RawData)] = &[
         ("synced", RawData::Synced),
         ("not-synced", RawData::NotSynced),
         ("dual-write", RawData::DualWrite),
     ];
 }
 
-#[derive(Debug, Deserialize)]
+/// Who copies the old records to the target.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename = "sync")]
+#[schemars(transform = crate::schema::no_compression_when_external)]
 pub(crate) struct RawSync {
+    /// `kmigrate`: the plan copies every record (same partition, key, value, headers and
+    /// timestamp), so a strict group starts exactly at its first unread record; `external`:
+    /// another tool (MirrorMaker 2, ...) copies them.
+    #[schemars(with = "Choice<RawSyncBy>")]
     pub by: Option<S<Scalar>>,
-    /// Checked semantically (every problem reported together, with help for Kafka's own words).
+    /// The codec kmigrate's copy writes with (only with `by: kmigrate`); default: the target
+    /// topic's own `compression.type`, else `lz4`.
+    // Checked semantically (every problem reported together, with help for Kafka's own words).
+    #[schemars(with = "Option<Codec>")]
     pub compression: Option<S<String>>,
 }
 
@@ -233,37 +307,71 @@ pub(crate) enum RawSyncBy {
     External,
 }
 
-impl RawSyncBy {
-    pub const CHOICES: &[(&str, RawSyncBy)] =
+impl Choices for RawSyncBy {
+    const CHOICES: &'static [(&'static str, RawSyncBy)] =
         &[("kmigrate", RawSyncBy::Kmigrate), ("external", RawSyncBy::External)];
 }
 
-#[derive(Debug, Deserialize)]
+/// When the producers switch to the target: exactly one of `at`, `manual: true` or `detect`,
+/// and an optional `margin`.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename = "cutover")]
+#[schemars(extend("oneOf" = [
+    { "required": ["at"] },
+    { "required": ["manual"], "properties": { "manual": { "const": true } } },
+    { "required": ["detect"] },
+]))]
 pub(crate) struct RawCutover {
+    /// The cutover time, stated: an RFC 3339 date-time with its UTC offset (e.g.
+    /// `"2026-11-25T02:00:00+08:00"`; a time without an offset is refused).
+    #[schemars(with = "Option<String>", extend("format" = "date-time"))]
     pub at: Option<S<String>>,
+    /// `true`: apply pauses at a gate until `kmigrate apply PLAN --approve cutover`, given once
+    /// the producers write to the target; the cutover time is the newest record on the source.
+    #[schemars(with = "Option<bool>")]
     pub manual: Option<S<Scalar>>,
+    /// The cutover is detected when the source topics have received nothing for `idle`.
+    #[schemars(with = "Option<RawDetect>")]
     pub detect: Option<S<RawDetect>>,
+    /// Moves the cutover time earlier by this duration (e.g. `5s`; default `0s`), for clock
+    /// skew between producers: a strict group may see a few records twice, never miss one.
+    #[schemars(with = "Option<String>")]
     pub margin: Option<S<String>>,
 }
 
-#[derive(Debug, Deserialize)]
+/// Detect the cutover: the source topics have received nothing for `idle`.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename = "detect")]
 pub(crate) struct RawDetect {
+    /// How long the source topics must stay quiet (a duration such as `60s` or `5m`, longer than
+    /// the producers' quietest normal gap).
+    #[schemars(with = "String")]
     pub idle: Option<S<String>>,
 }
 
-#[derive(Debug, Deserialize)]
+/// The consumer groups that move, with the defaults they share.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename = "consumers")]
 pub(crate) struct RawConsumers {
+    /// `offsets` and `loss` for every group that does not set its own.
+    #[schemars(with = "Option<RawDefaults>")]
     pub defaults: Option<S<RawDefaults>>,
+    /// The consumer groups, each by its `id` (the application's `group.id`).
+    #[schemars(with = "Option<Vec<RawGroup>>")]
     pub groups: Option<S<Vec<S<RawGroup>>>>,
 }
 
-#[derive(Debug, Deserialize)]
+/// Settings every group inherits unless it sets its own.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename = "defaults")]
 pub(crate) struct RawDefaults {
+    /// Where the groups' offsets are stored: `broker-managed` (committed to Kafka) or
+    /// `self-stored` (the application keeps them in its own store; kmigrate writes them to an
+    /// `export` file).
+    #[schemars(with = "Option<Choice<RawOffsets>>")]
     pub offsets: Option<S<Scalar>>,
+    /// Whether the groups may miss a few records at the switch: `tolerant` or `strict`.
+    #[schemars(with = "Option<Choice<RawLoss>>")]
     pub loss: Option<S<Scalar>>,
 }
 
@@ -273,8 +381,8 @@ pub(crate) enum RawOffsets {
     SelfStored,
 }
 
-impl RawOffsets {
-    pub const CHOICES: &[(&str, RawOffsets)] =
+impl Choices for RawOffsets {
+    const CHOICES: &'static [(&'static str, RawOffsets)] =
         &[("broker-managed", RawOffsets::BrokerManaged), ("self-stored", RawOffsets::SelfStored)];
 }
 
@@ -284,19 +392,42 @@ pub(crate) enum RawLoss {
     Strict,
 }
 
-impl RawLoss {
-    pub const CHOICES: &[(&str, RawLoss)] = &[("tolerant", RawLoss::Tolerant), ("strict", RawLoss::Strict)];
+impl Choices for RawLoss {
+    const CHOICES: &'static [(&'static str, RawLoss)] =
+        &[("tolerant", RawLoss::Tolerant), ("strict", RawLoss::Strict)];
 }
 
-#[derive(Debug, Deserialize)]
+/// A consumer group that moves to the target.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename = "group")]
 pub(crate) struct RawGroup {
+    /// The group's id (the application's `group.id`).
+    #[schemars(with = "String", length(min = 1))]
     pub id: Option<S<String>>,
+    /// Where this group's offsets are stored: `broker-managed` or `self-stored`; default:
+    /// `consumers.defaults.offsets`.
+    #[schemars(with = "Option<Choice<RawOffsets>>")]
     pub offsets: Option<S<Scalar>>,
+    /// Whether this group may miss a few records at the switch: `tolerant` or `strict`; default:
+    /// `consumers.defaults.loss`.
+    #[schemars(with = "Option<Choice<RawLoss>>")]
     pub loss: Option<S<Scalar>>,
+    /// For a `self-stored` group: the file kmigrate writes the group's target offsets to, as
+    /// `topic,partition,offset` CSV (the format of `kafka-consumer-groups --from-file`),
+    /// relative to the plan's directory.
+    #[schemars(with = "Option<String>", length(min = 1))]
     pub export: Option<S<String>>,
+    /// Explicit per-partition target offsets, as `topic,partition,offset` CSV relative to the
+    /// plan's directory: the fallback when records carry no timestamps to look them up by time.
+    #[schemars(with = "Option<String>", length(min = 1))]
     pub from_file: Option<S<String>>,
+    /// The topics this group reads, by name from `topics`; default: every plan topic the group
+    /// has committed offsets for on the source.
+    #[schemars(with = "Option<Vec<String>>", length(min = 1))]
     pub topics: Option<S<Vec<S<String>>>>,
+    /// Wait until the group has consumed everything on the source before positioning it on the
+    /// target; default: `true` for a broker-managed group, `false` for a self-stored one.
+    #[schemars(with = "Option<bool>")]
     pub drain: Option<S<Scalar>>,
 }
 

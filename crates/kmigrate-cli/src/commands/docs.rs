@@ -1,5 +1,6 @@
 //! `kmigrate completions SHELL` and `kmigrate man`: generated from the clap definition, so they
-//! never drift from the command line.
+//! never drift from the command line; `kmigrate schema`: the plan's JSON Schema, generated from
+//! the plan's own types (`kmigrate_plan::plan_schema`).
 
 use clap::CommandFactory;
 
@@ -21,4 +22,10 @@ pub fn man(printer: &Printer) -> Result<u8, super::InternalError> {
     })?;
     printer.out_raw(&String::from_utf8_lossy(&out));
     Ok(crate::exit::SUCCESS)
+}
+
+/// The JSON Schema of plan format v1: the text of `schema/plan-v1.json`.
+pub fn schema(printer: &Printer) -> u8 {
+    printer.out_raw(&kmigrate_plan::plan_schema_text());
+    crate::exit::SUCCESS
 }

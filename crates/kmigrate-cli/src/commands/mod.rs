@@ -25,6 +25,7 @@ pub fn run(command: Command, global: &GlobalArgs, printer: &Printer) -> Result<u
         Command::Apply(args) => apply::run(&args, printer),
         Command::Status(args) => status::run(&args, printer),
         Command::Offsets(crate::args::OffsetsCommand::Translate(args)) => offsets::translate(&args, printer),
+        Command::Schema => Ok(docs::schema(printer)),
         Command::Completions(args) => Ok(docs::completions(args.shell, printer)),
         Command::Man => docs::man(printer),
         Command::Version => Ok(version::run(global.verbose > 0, printer)),

@@ -6,7 +6,7 @@ use std::path::{Component, Path, PathBuf};
 use crate::codes;
 use crate::diagnostics::Severity;
 use crate::model::{DataMode, GroupSpec, Loc, Loss, OffsetStore, SyncBy};
-use crate::raw::{RawConsumers, RawLoss, RawOffsets, S};
+use crate::raw::{Choices, RawConsumers, RawLoss, RawOffsets, S};
 use crate::suggest::did_you_mean;
 
 use super::Checker;

@@ -4,7 +4,7 @@
 use crate::codes;
 use crate::diagnostics::Severity;
 use crate::model::{Compression, CompressionChoice, DataMode, Loc, SyncBy};
-use crate::raw::{RawData, RawPlan, RawSyncBy};
+use crate::raw::{Choices, RawData, RawPlan, RawSyncBy};
 use crate::suggest::did_you_mean;
 
 use super::Checker;

@@ -24,7 +24,10 @@ use crate::parse::loc_of;
 use crate::raw::{RawPlan, S};
 use crate::template::template_problems;
 
-static NAME_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[a-z0-9._-]+$").expect("static regex"));
+/// What a plan's `name` must match (it names the checkpoint state on disk); the schema says so too.
+pub(crate) const NAME_PATTERN: &str = r"^[a-z0-9._-]+$";
+
+static NAME_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(NAME_PATTERN).expect("static regex"));
 
 /// Validates a deserialised plan. Returns the plan when everything needed to build it was
 /// present (the caller drops it when any diagnostic is an error) and every diagnostic.
