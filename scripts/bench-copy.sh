@@ -18,7 +18,8 @@
 #
 # What is timed: kmigrate, its copy step (from the step_started to the step_done event on
 # --output json; CPU read from /proc at both; RSS = VmHWM at the step's end), and the whole apply
-# (preflight, topic, copy, cutover, verify; verify re-reads both sides) beside it; the limit, its
+# (preflight, topic, copy, cutover, verify; verify reads the target against the digests the copy
+# recorded) beside it, with each step's duration from the events; the limit, its
 # own window from creating the producer to the end of its flush (it prints it); kcat, the whole
 # pipe (both processes, /usr/bin/time). The brokers' CPU (both broker processes) is read from /proc
 # around each run. Every contender runs ROUNDS times, interleaved; the summary takes the median.
@@ -308,6 +309,10 @@ EOF
   apply_cpu="$(awk '{s += $1} END {print s}' <<<"$(time_field "$dir/time" 'User time')
 $(time_field "$dir/time" 'System time')")"
   rss="$(time_field "$dir/time" 'Maximum resident')"
+  # The whole apply and each step's duration (step_done's duration_ms; older binaries have none).
+  local steps
+  steps="$(jq -r 'select(.event == "step_done") | "\(.step | sub(":.*"; ""))=\(.duration_ms // "?")"' "$dir/events.jsonl" | paste -sd' ')"
+  printf '%s\t%s\t%s\t%s\t%s\n' "$name" "$n" "$apply_wall" "$apply_cpu" "$steps" >>"$out/apply.tsv"
   record "$name" "$n" "$wall" "$cpu" "$(awk -v t=$((b1 - b0)) -v hz="$hz" 'BEGIN {print t / hz}')" "$copy_hwm" "$rss" \
     "copy step; whole apply ${apply_wall}s, ${apply_cpu} CPU s; headers $(jq .with_headers <<<"$count")/$n, source timestamps $(jq .seeded_timestamps <<<"$count")/$n"
   stop_broker "$broker_pid"
@@ -365,4 +370,20 @@ echo
 rssmax() { awk -F'\t' -v p="$1" -v c="$2" '$1 ~ "^" p "-[0-9]+$" && $c > m {m = $c} END {print m / 1024}' "$results"; }
 echo "kmigrate peak RSS while copying (median / max of $ROUNDS): $(rssm kmigrate-small) / $(rssmax kmigrate-small 6) MiB at $SMALL_RECORDS records, $(rssm kmigrate) / $(rssmax kmigrate 6) MiB at $RECORDS records"
 echo "kmigrate peak RSS of the whole apply, verify included (median / max): $(prssm kmigrate-small) / $(rssmax kmigrate-small 7) MiB at $SMALL_RECORDS records, $(prssm kmigrate) / $(rssmax kmigrate 7) MiB at $RECORDS records"
+apply_rate() { awk -F'\t' -v p="$1" '$1 ~ "^" p "-[0-9]+$" {print $2 / $3}' "$out/apply.tsv" | median; }
+apply_cpum() { awk -F'\t' -v p="$1" '$1 ~ "^" p "-[0-9]+$" {print $4 * 1e6 / $2}' "$out/apply.tsv" | median; }
+echo
+echo "Whole apply (preflight, topic, copy, cutover, verify; median of $ROUNDS) against the same kcat and limit:"
+{
+  printf 'contender\trecords/s\tCPU s per 1M records\tvs kcat\tvs limit\n'
+  for c in kmigrate ${KMIGRATE_BASELINE:+baseline}; do
+    r=$(apply_rate "$c")
+    printf '%s (whole apply)\t%.0f\t%.2f\t%.2fx\t%.0f%%\n' "$c" "$r" "$(apply_cpum "$c")" \
+      "$(awk -v a="$r" -v b="$kcat_rate" 'BEGIN {print a / b}')" "$(awk -v a="$r" -v b="$lim_rate" 'BEGIN {print 100 * a / b}')"
+  done
+} | column -t -s $'\t'
+echo
+echo "Step times, ms (each run):"
+awk -F'\t' '{printf "  %s: apply %.2f s; %s\n", $1, $3, $5}' "$out/apply.tsv"
+echo
 echo "kmigrate vs limit: $(awk -v a="$km_rate" -v b="$lim_rate" 'BEGIN {printf "%.0f%%", 100 * a / b}'); vs kcat: $(awk -v a="$km_rate" -v b="$kcat_rate" 'BEGIN {printf "%.2fx", a / b}')"

@@ -62,6 +62,11 @@ pub async fn apply(
         reporter.report(Event::LockTakenOver { holder: holder.to_string() });
     }
     let mut state = crate::outputs::load(&store)?.unwrap_or_else(|| State::new(&plan.name));
+    // A kill between an expand step's end and the recording of its expansion leaves the topics in
+    // the step's outputs only: take them from there too, or the pattern's topics would never be
+    // migrated.
+    let unexpanded = compile(plan, &state.expansion)?;
+    state.expansion = expansion_of(&unexpanded, &state).map_err(|e| ApplyError::Internal(e.to_string()))?;
     let mut graph = compile(plan, &state.expansion)?;
     let changed = changed_steps(&graph, &state);
     if !changed.is_empty() && !options.replan {
@@ -107,7 +112,7 @@ pub async fn apply(
         }
         // An expand step finished: record what it matched and compile the larger graph.
         let expansion =
-            expansion_from_outputs(&graph, &checkpoint).map_err(|e| ApplyError::Internal(e.to_string()))?;
+            checkpoint.read(|s| expansion_of(&graph, s)).map_err(|e| ApplyError::Internal(e.to_string()))?;
         checkpoint.update(|s| s.expansion = expansion.clone())?;
         graph = compile(plan, &expansion)?;
         checkpoint.update(|s| reconcile(&graph, s))?;
@@ -153,15 +158,15 @@ fn forget_run_facts(state: &mut State) {
     }
 }
 
-fn expansion_from_outputs(graph: &StepGraph, checkpoint: &Checkpoint) -> Result<Expansion, OutputsError> {
-    let mut expansion = checkpoint.snapshot().expansion;
+/// The recorded expansion, plus the topics every done expand step of `graph` recorded.
+fn expansion_of(graph: &StepGraph, state: &State) -> Result<Expansion, OutputsError> {
+    let mut expansion = state.expansion.clone();
     for step in graph.steps().filter(|s| s.kind() == StepKind::Expand) {
         let id = step.id.to_string();
-        let topics = checkpoint.read(|s| match s.step(&id) {
-            Some(st) => crate::outputs::expanded_in(&id, &st.outputs),
-            None => Ok(None),
-        })?;
-        if let (Some(pattern), Some(topics)) = (step.subject(), topics) {
+        let Some(st) = state.step(&id).filter(|st| st.status == StepStatus::Done) else { continue };
+        if let (Some(pattern), Some(topics)) =
+            (step.subject(), crate::outputs::expanded_in(&id, &st.outputs)?)
+        {
             expansion.insert(pattern.to_string(), topics);
         }
     }
