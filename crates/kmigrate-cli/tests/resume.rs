@@ -162,7 +162,8 @@ async fn replan_decides_anew_for_changed_steps_and_those_downstream() {
     };
     let write = |s: &mut Scenario, t: &str, loss: &str| {
         let plan = s.write_plan(
-            &format!("data: synced\nsync: {{ by: external }}\ncutover:\n  at: \"{t}\""),
+            // Dual write: strict starts by time (an external copy would be aligned instead).
+            &format!("data: dual-write\ncutover:\n  at: \"{t}\""),
             &format!("      loss: {loss}\n"),
         );
         plan.to_str().unwrap().to_string()

@@ -151,24 +151,33 @@ async fn synced_broker_tolerant_starts_at_latest() {
     assert_eq!(read, after_only());
 }
 
-/// The externally copied records are older than T: a by-time start skips them (an earliest one
-/// would read all 5 old records per partition again).
+/// The externally copied records are older than T: the aligned logs start the drained group after
+/// them, as a by-time start would here (an earliest one would read all 5 old records per
+/// partition again). `align.rs` has the cases where the two differ.
 #[tokio::test(flavor = "multi_thread")]
 async fn synced_broker_strict_starts_at_the_first_record_after_the_cutover() {
     let (_, read) =
-        run_row("data: synced\nsync: { by: external }", STRICT, true, true, false, Oracle::ByTime).await;
+        run_row("data: synced\nsync: { by: external }", STRICT, true, true, false, Oracle::ExactAndByTime)
+            .await;
     assert_eq!(read, during_and_after(), "no new record lost, no copied record read again");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn synced_self_stored_exports_the_offsets_at_the_cutover() {
-    let (s, read) =
-        run_row("data: synced\nsync: { by: external }", SELF_STORED, true, true, false, Oracle::ByTime).await;
+    let (s, read) = run_row(
+        "data: synced\nsync: { by: external }",
+        SELF_STORED,
+        true,
+        true,
+        false,
+        Oracle::ExactAndByTime,
+    )
+    .await;
     assert_eq!(read, during_and_after());
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(s.dir.path().join("out/offsets.json")).unwrap())
             .unwrap();
-    assert_eq!(json["rule"]["rule"], "by-time");
+    assert_eq!(json["rule"]["rule"], "exact-from-alignment");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -314,7 +323,7 @@ async fn records_without_timestamps_refuse_a_by_time_start() {
         }
     }
     let yaml = format!(
-        "version: 1\nname: e2e\nsource:\n  bootstrap_servers: \"{}\"\ntarget:\n  bootstrap_servers: \"{}\"\ntopics:\n  - {topic}\ndata: synced\nsync: {{ by: external }}\ncutover:\n  at: \"2026-01-01T00:00:00Z\"\nconsumers:\n  groups:\n    - id: legacy-app\n      offsets: self-stored\n      export: out.csv\n",
+        "version: 1\nname: e2e\nsource:\n  bootstrap_servers: \"{}\"\ntarget:\n  bootstrap_servers: \"{}\"\ntopics:\n  - {topic}\ndata: dual-write\ncutover:\n  at: \"2026-01-01T00:00:00Z\"\nconsumers:\n  groups:\n    - id: legacy-app\n      offsets: self-stored\n      export: out.csv\n",
         pair.source.bootstrap(),
         pair.target.bootstrap()
     );
@@ -347,7 +356,8 @@ async fn a_future_dated_record_does_not_move_the_cutover_past_new_records() {
         .await;
     s.drain_group_on_source().await;
     s.external_copy().await;
-    let plan = s.write_plan("data: synced\nsync: { by: external }\ncutover:\n  manual: true", STRICT);
+    // Dual write: the strict group starts by time (an external copy would be aligned instead).
+    let plan = s.write_plan("data: dual-write\ncutover:\n  manual: true", STRICT);
     let plan = plan.to_str().unwrap().to_string();
     assert_eq!(s.kmigrate(&["apply", &plan]).status.code(), Some(3));
     s.produce_new(s.target(), "during", DURING).await;

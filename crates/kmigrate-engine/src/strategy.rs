@@ -18,6 +18,9 @@ pub enum Rule {
     ByTime { time: DateTime<FixedOffset> },
     /// The target offset of the first record the group has not consumed, from the copy's offset map.
     ExactFromMap,
+    /// The same, from the offset map rebuilt by aligning the source and target logs record by
+    /// record (data copied by another tool).
+    ExactFromAlignment,
     /// Explicit offsets from the plan's `from_file`.
     FromFile,
 }
@@ -29,6 +32,7 @@ impl std::fmt::Display for Rule {
             Rule::Earliest => f.write_str("earliest"),
             Rule::ByTime { time } => write!(f, "by time {}", time.to_rfc3339()),
             Rule::ExactFromMap => f.write_str("exact from offset map"),
+            Rule::ExactFromAlignment => f.write_str("exact from the aligned logs"),
             Rule::FromFile => f.write_str("from file"),
         }
     }
@@ -36,8 +40,9 @@ impl std::fmt::Display for Rule {
 
 /// The strategy table (DESIGN.md), plus the explicit-file fallback and exact translation.
 ///
-/// `time` is the recorded cutover time T (margin already applied); `exact_map` says whether
-/// kmigrate copied the data and so holds an offset map.
+/// `time` is the recorded cutover time T (margin already applied); `exact_map` says whether an
+/// offset map is to be had: kmigrate's copy's, or, for data another tool copied, one rebuilt by
+/// aligning the logs (false once that proved impossible).
 pub fn rule_for(
     data: DataMode,
     store: OffsetStore,
@@ -52,6 +57,7 @@ pub fn rule_for(
     match (data, store, loss) {
         (DataMode::Synced(_), OffsetStore::BrokerManaged, Loss::Tolerant) => Rule::Latest,
         (DataMode::Synced(SyncBy::Kmigrate), _, _) if exact_map => Rule::ExactFromMap,
+        (DataMode::Synced(SyncBy::External), _, _) if exact_map => Rule::ExactFromAlignment,
         (DataMode::Synced(_), OffsetStore::BrokerManaged, Loss::Strict) => Rule::ByTime { time },
         (DataMode::Synced(_), OffsetStore::SelfStored, _) => Rule::ByTime { time },
         (DataMode::NotSynced, OffsetStore::BrokerManaged, Loss::Tolerant) => Rule::Latest,
@@ -109,7 +115,7 @@ pub enum DecideError {
 
 /// The start offset for one partition under `rule`, clamped into the retained range.
 pub fn decide(rule: &Rule, f: &PartitionFacts) -> Result<Decision, DecideError> {
-    if matches!(rule, Rule::ExactFromMap) && f.no_source_commit {
+    if matches!(rule, Rule::ExactFromMap | Rule::ExactFromAlignment) && f.no_source_commit {
         return Ok(Decision {
             offset: None,
             note: Some(
@@ -131,7 +137,9 @@ pub fn decide(rule: &Rule, f: &PartitionFacts) -> Result<Decision, DecideError> 
             }
             TimeAnswer::NoTimestamps => return Err(DecideError::NoTimestamps),
         },
-        Rule::ExactFromMap => (f.exact.ok_or(DecideError::MissingFact("the offset map"))?, None),
+        Rule::ExactFromMap | Rule::ExactFromAlignment => {
+            (f.exact.ok_or(DecideError::MissingFact("the offset map"))?, None)
+        }
         Rule::FromFile => (f.from_file.ok_or(DecideError::MissingFact("the from_file offsets"))?, None),
     };
     let offset = raw.clamp(f.earliest, f.latest.max(f.earliest));
@@ -185,6 +193,14 @@ mod tests {
         // dual write
         assert_eq!(rule(DualWrite, BrokerManaged, Tolerant), Rule::Latest);
         assert_eq!(rule(DualWrite, BrokerManaged, Strict), Rule::ByTime { time: t() });
+    }
+
+    #[test]
+    fn external_copies_are_exact_through_alignment_until_it_proves_impossible() {
+        assert_eq!(rule_for(EXTERNAL, BrokerManaged, Strict, false, true, t()), Rule::ExactFromAlignment);
+        assert_eq!(rule_for(EXTERNAL, SelfStored, Tolerant, false, true, t()), Rule::ExactFromAlignment);
+        assert_eq!(rule_for(EXTERNAL, BrokerManaged, Tolerant, false, true, t()), Rule::Latest);
+        assert_eq!(rule_for(EXTERNAL, BrokerManaged, Strict, false, false, t()), Rule::ByTime { time: t() });
     }
 
     #[test]

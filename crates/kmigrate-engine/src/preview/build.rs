@@ -579,6 +579,7 @@ fn rule_name(rule: &Rule) -> &'static str {
         Rule::Earliest => "earliest",
         Rule::ByTime { .. } => "by-time",
         Rule::ExactFromMap => "exact-from-map",
+        Rule::ExactFromAlignment => "exact-from-alignment",
         Rule::FromFile => "from-file",
     }
 }
@@ -740,6 +741,11 @@ fn offsets(ctx: &Ctx, group: &GroupSpec) -> Built {
             )),
             Rule::ExactFromMap if facts.exact.is_none() => Some(format!(
                 "{rule_text} (after the copy{})",
+                if group.drain { " and the drain" } else { "" }
+            )),
+            // Aligning reads both logs whole: apply does it, not the dry run.
+            Rule::ExactFromAlignment => Some(format!(
+                "{rule_text} (apply reads both logs after the cutover{}; by time of the cutover if they cannot be aligned)",
                 if group.drain { " and the drain" } else { "" }
             )),
             _ => None,

@@ -1,6 +1,7 @@
 //! The steps: each reads the clusters before it acts, so a step interrupted half-way is safely
 //! run again.
 
+mod align;
 mod context;
 pub mod copy;
 pub(crate) mod cutover;

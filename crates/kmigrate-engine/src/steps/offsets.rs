@@ -119,7 +119,9 @@ pub struct Facts {
 
 /// The rule that decides `group`'s start offsets, with the cutover time `t`.
 pub fn rule_for_group(plan: &Plan, group: &GroupSpec, t: DateTime<FixedOffset>) -> Rule {
-    strategy::rule_for(plan.data, group.offsets, group.loss, group.from_file.is_some(), plan.copies_data(), t)
+    // An offset map is to be had whenever the data is synced: kmigrate's copy's, or the aligned logs.
+    let map = matches!(plan.data, kmigrate_plan::DataMode::Synced(_));
+    strategy::rule_for(plan.data, group.offsets, group.loss, group.from_file.is_some(), map, t)
 }
 
 /// Pure: the start offset of every partition under `rule`. `Err` names every partition that
@@ -159,10 +161,22 @@ async fn decide(ctx: &Context, h: &StepHandle, group: &GroupSpec) -> Result<Deci
     let target = ctx.target().await?;
     let topics = groups::topics(ctx, h, group).await?;
     let partitions = ctx.partitions(target, &topics).await?;
-    let rule = rule_for_group(&ctx.plan, group, t);
+    let mut rule = rule_for_group(&ctx.plan, group, t);
 
     let marks = target.watermarks(&partitions).await.map_err(kafka_error)?;
-    let exact = copy::exact_offsets(ctx, h, group, &partitions, &marks).await?;
+    let mut exact = copy::exact_offsets(ctx, h, group, &partitions, &marks).await?;
+    if rule == Rule::ExactFromAlignment {
+        match aligned_offsets(ctx, group, &partitions, &marks).await? {
+            Ok(e) => exact = Some(e),
+            Err(why) => {
+                h.warn(format!(
+                    "group {}: the logs cannot be aligned, so its start falls back to the time of the cutover: {why}",
+                    group.id
+                ));
+                rule = strategy::rule_for(ctx.plan.data, group.offsets, group.loss, false, false, t);
+            }
+        }
+    }
     let by_time = match &rule {
         Rule::ByTime { time } => by_time(target, &partitions, time.timestamp_millis(), &marks).await?,
         _ => BTreeMap::new(),
@@ -176,6 +190,45 @@ async fn decide(ctx: &Context, h: &StepHandle, group: &GroupSpec) -> Result<Deci
     let partitions =
         decide_partitions(&rule, &partitions, &facts).map_err(|p| StepError::fatal(p.join("\n")))?;
     Ok(Decided { rule, cutover_time: t.to_rfc3339(), partitions, duplicates })
+}
+
+/// Exact start offsets from the aligned logs of every partition the group reads, or why a
+/// partition cannot be aligned (records dropped or altered by the external copy). A target that
+/// lacks the source's latest records (the external copy is behind) fails the step: no rule can
+/// start the group on records the target does not have.
+async fn aligned_offsets(
+    ctx: &Context,
+    group: &GroupSpec,
+    partitions: &[TopicPartition],
+    marks: &BTreeMap<TopicPartition, Watermarks>,
+) -> Result<Result<copy::Exact, String>, StepError> {
+    let (source, target) = tokio::try_join!(ctx.source(), ctx.target())?;
+    let mut copies: BTreeMap<String, copy::CopyState> = BTreeMap::new();
+    let mut fields_of: BTreeMap<String, kmigrate_kafka::Fields> = BTreeMap::new();
+    for p in partitions {
+        if !fields_of.contains_key(&p.topic) {
+            fields_of.insert(p.topic.clone(), copy::kept_fields(target, &p.topic).await?);
+        }
+        match super::align::align(source, target, p, fields_of[&p.topic]).await? {
+            Ok(map) => {
+                copies.entry(p.topic.clone()).or_default().partitions.insert(p.partition, map);
+            }
+            Err(m @ super::align::Misaligned::Behind { .. }) => {
+                return Err(StepError::fatal(format!(
+                    "{}; let it catch up, then run apply again",
+                    m.describe(p)
+                )));
+            }
+            Err(m) => return Ok(Err(m.describe(p))),
+        }
+    }
+    let committed = match group.offsets {
+        OffsetStore::BrokerManaged => {
+            Some(source.committed_offsets(&group.id, partitions).await.map_err(kafka_error)?)
+        }
+        OffsetStore::SelfStored => None,
+    };
+    Ok(Ok(copy::exact_from(&copies, committed.as_ref(), partitions, marks)))
 }
 
 /// By-time answers, refusing partitions whose records carry no usable timestamps.

@@ -60,7 +60,7 @@ impl CopyState {
 
 /// Partitions reconciled at once (each holds a short-lived consumer while it reads).
 const RECONCILE_PARALLEL: usize = 8;
-const SCAN_IDLE: Duration = Duration::from_secs(30);
+pub(crate) const SCAN_IDLE: Duration = Duration::from_secs(30);
 
 pub async fn run(ctx: &Context, h: &StepHandle) -> StepResult {
     let topic = h.step.subject().unwrap_or_default().to_string();
