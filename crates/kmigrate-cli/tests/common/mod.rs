@@ -401,3 +401,31 @@ pub fn write_copy_plan(
     std::fs::write(&path, yaml).unwrap();
     path.to_str().unwrap().to_string()
 }
+
+/// The values of `records`, as text.
+pub fn values_of(records: &[kmigrate_kafka::RecordData]) -> Vec<String> {
+    records
+        .iter()
+        .map(|r| String::from_utf8_lossy(r.value.as_deref().unwrap_or_default()).into_owned())
+        .collect()
+}
+
+/// The target holds exactly the source's committed records of `partition`, in order, each once
+/// (key, value, headers and timestamp). Returns how many.
+pub async fn assert_exact(source: &TestCluster, target: &TestCluster, topic: &str, partition: i32) -> usize {
+    let (a, b) = (read_all(source, topic, partition).await, read_all(target, topic, partition).await);
+    assert_eq!(
+        values_of(&b),
+        values_of(&a),
+        "{topic}/{partition}: the target holds the source's records, once each"
+    );
+    for (x, y) in a.iter().zip(&b) {
+        assert!(
+            x.same_content(y, kmigrate_kafka::Fields::All),
+            "{topic}/{partition}: source {} vs target {}",
+            x.offset,
+            y.offset
+        );
+    }
+    a.len()
+}
