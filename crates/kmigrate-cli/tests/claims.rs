@@ -226,11 +226,11 @@ async fn a_pattern_copies_its_matching_topics_exactly_and_leaves_the_others_alon
 #[tokio::test(flavor = "multi_thread")]
 async fn ctrl_c_in_the_middle_of_a_large_copy_pauses_keeps_progress_and_the_rerun_is_exact() {
     let s = Scenario::start();
-    const N: usize = 60_000;
+    const N: usize = 100_000;
     s.source().create_topic(&s.topic, PARTITIONS).await;
-    // The target topic exists already and takes batches of 4 KiB at most, which the copy's
+    // The target topic exists already and takes batches of 8 KiB at most, which the copy's
     // batches fit: it takes seconds, not one.
-    s.target().create_topic_with(&s.topic, PARTITIONS, &[("max.message.bytes", "4096")]).await;
+    s.target().create_topic_with(&s.topic, PARTITIONS, &[("max.message.bytes", "8192")]).await;
     seed_values(s.source(), &s.topic, PARTITIONS, N, "big", now_ms() - 3_600_000, 0).await;
     let total = (N * PARTITIONS as usize) as u64;
     let plan = write_copy_plan(s.dir.path(), s.source(), s.target(), &[&s.topic], "", "", &past());
