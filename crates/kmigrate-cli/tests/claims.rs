@@ -388,3 +388,86 @@ async fn apply_refuses_to_commit_into_a_group_with_a_live_member_on_the_target()
         assert_eq!(s.committed_on_target().await, vec![(0, 3), (1, 3)], "{protocol:?}: latest");
     }
 }
+
+/// `validate` and `graph` through the binary, no cluster: every problem of an invalid plan at
+/// once, located (text and JSON), exit 1 as soon as one plan of several is invalid, 0 for valid
+/// ones; `graph` prints the DAG (DOT by default, Mermaid on request) with the dependencies the
+/// README describes, and refuses an invalid plan with nothing on stdout.
+#[test]
+fn validate_and_graph_through_the_binary() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = "version: 1\nname: e2e\nsource:\n  bootstrap_servers: \"old:9092\"\ntarget:\n  bootstrap_servers: \"new:9092\"\ntopics:\n  - orders\n  - pattern: \"^audit\\\\.\"\ndata: synced\nsync: { by: kmigrate }\ncutover: { manual: true }\nconsumers:\n  groups:\n    - id: billing\n      loss: strict\n    - id: analytics\n      offsets: self-stored\n      export: out/analytics.csv\n";
+    std::fs::write(dir.path().join("good.yaml"), good).unwrap();
+    // Two problems: an unsupported version (line 1) and two cutover modes (line 13).
+    let bad = good
+        .replace("version: 1", "version: 2")
+        .replace("cutover: { manual: true }", "cutover:\n  manual: true\n  at: \"2026-11-25T02:00:00Z\"");
+    std::fs::write(dir.path().join("bad.yaml"), &bad).unwrap();
+
+    let out = kmigrate(dir.path(), &["validate", "good.yaml"]);
+    assert_eq!(out.status.code(), Some(0));
+    let out = kmigrate(dir.path(), &["validate", "good.yaml", "bad.yaml"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("bad.yaml:1:10") && text.contains("plan::version"), "{text}");
+    assert!(text.contains("plan::cutover::mode") && text.contains("bad.yaml:13:3"), "{text}");
+    assert!(text.contains("bad.yaml: invalid, 2 errors"), "{text}");
+
+    let out = kmigrate(dir.path(), &["validate", "good.yaml", "bad.yaml", "--output", "json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["format_version"], 1);
+    assert_eq!(json["valid"], false);
+    assert_eq!(json["plans"][0]["valid"], true);
+    let diagnostics = json["plans"][1]["diagnostics"].as_array().unwrap();
+    let located: Vec<(String, u64, u64)> = diagnostics
+        .iter()
+        .map(|d| {
+            (
+                d["code"].as_str().unwrap().to_string(),
+                d["line"].as_u64().unwrap(),
+                d["column"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        located,
+        vec![("plan::version".to_string(), 1, 10), ("plan::cutover::mode".to_string(), 13, 3)],
+        "{json}"
+    );
+
+    let out = kmigrate(dir.path(), &["graph", "good.yaml"]);
+    assert_eq!(out.status.code(), Some(0));
+    let dot = String::from_utf8(out.stdout).unwrap();
+    assert!(dot.starts_with("digraph \"e2e\" {") && dot.trim_end().ends_with('}'), "{dot}");
+    let mut edges: Vec<&str> = dot.lines().map(str::trim).filter(|l| l.contains(" -> ")).collect();
+    edges.sort();
+    let mut want = vec![
+        "\"preflight\" -> \"topic:orders\";",
+        "\"preflight\" -> \"expand:^audit\\\\.\";",
+        "\"topic:orders\" -> \"copy:orders\";",
+        "\"topic:orders\" -> \"cutover\";",
+        "\"expand:^audit\\\\.\" -> \"cutover\";",
+        "\"copy:orders\" -> \"synced\";",
+        "\"cutover\" -> \"drain:billing\";",
+        "\"cutover\" -> \"offsets:billing\";",
+        "\"cutover\" -> \"offsets:analytics\";",
+        "\"synced\" -> \"offsets:billing\";",
+        "\"synced\" -> \"offsets:analytics\";",
+        "\"drain:billing\" -> \"offsets:billing\";",
+        "\"offsets:billing\" -> \"verify\";",
+        "\"offsets:analytics\" -> \"verify\";",
+    ];
+    want.sort();
+    assert_eq!(edges, want, "{dot}");
+    let mermaid = kmigrate(dir.path(), &["graph", "good.yaml", "--format", "mermaid"]);
+    assert_eq!(mermaid.status.code(), Some(0));
+    let mermaid = String::from_utf8(mermaid.stdout).unwrap();
+    assert!(mermaid.starts_with("flowchart LR\n"), "{mermaid}");
+    assert_eq!(mermaid.matches(" --> ").count(), want.len(), "the same edges: {mermaid}");
+
+    let out = kmigrate(dir.path(), &["graph", "bad.yaml"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty(), "no graph of an invalid plan");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("bad.yaml is not a valid plan"));
+}
