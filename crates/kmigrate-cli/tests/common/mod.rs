@@ -1,6 +1,6 @@
-//! Shared scaffolding of the end-to-end tests: two real brokers (tansu, or the Kafka pair named
-//! by KMIGRATE_TEST_SOURCE / KMIGRATE_TEST_TARGET), a plan written for them, and the `kmigrate`
-//! binary run as a user would.
+//! Shared scaffolding of the end-to-end tests: two real brokers (the test binary's Apache Kafka
+//! pair; tansu with KMIGRATE_TEST_BROKER=tansu; the Kafka pair named by KMIGRATE_TEST_SOURCE /
+//! KMIGRATE_TEST_TARGET), a plan written for them, and the `kmigrate` binary run as a user would.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
@@ -25,8 +25,9 @@ pub struct Scenario {
 }
 
 impl Scenario {
-    /// Brokers on tansu's SQLite engine: its committed offsets, end offsets and by-time answers
-    /// are right (its memory engine's are not), which every strategy row depends on.
+    /// The selected brokers (see the module documentation); on tansu, its SQLite engine: its
+    /// committed offsets, end offsets and by-time answers are right (its memory engine's are not),
+    /// which every strategy row depends on.
     pub fn start() -> Scenario {
         Scenario {
             pair: BrokerPair::start(Engine::Sqlite),
