@@ -9,7 +9,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::*;
-use kmigrate_kafka::{ConfigChange, Fields, RecordData};
+use kmigrate_kafka::ConfigChange;
 use kmigrate_testkit::{BrokerPair, Engine, KafkaOptions, SeedRecord, TestCluster, unique};
 
 /// A plan copying `topics` (YAML list items, e.g. `  - orders\n`), with `rest` after them
@@ -72,32 +72,6 @@ fn output(dir: &Path) -> String {
         .collect()
 }
 
-fn values(records: &[RecordData]) -> Vec<String> {
-    records
-        .iter()
-        .map(|r| String::from_utf8_lossy(r.value.as_deref().unwrap_or_default()).into_owned())
-        .collect()
-}
-
-/// The target holds exactly the source's committed records of `partition`, in order, each once.
-async fn assert_exact(source: &TestCluster, target: &TestCluster, topic: &str, partition: i32) -> usize {
-    let (a, b) = (read_all(source, topic, partition).await, read_all(target, topic, partition).await);
-    assert_eq!(
-        values(&b),
-        values(&a),
-        "{topic}/{partition}: the target holds the source's records, once each"
-    );
-    for (x, y) in a.iter().zip(&b) {
-        assert!(
-            x.same_content(y, Fields::All),
-            "{topic}/{partition}: source {} vs target {}",
-            x.offset,
-            y.offset
-        );
-    }
-    a.len()
-}
-
 fn small(partition: i32, label: &str, range: std::ops::Range<usize>, ts: i64) -> Vec<SeedRecord> {
     range
         .map(|i| {
@@ -147,7 +121,7 @@ async fn transactional_topics_finish_without_aborted_records_and_groups_start_ex
     assert_eq!(apply_within(dir.path(), &["apply", &plan], 60), 0);
     let target = read_all(&pair.target, &topic, 0).await;
     let want: Vec<String> = ["a", "c"].iter().flat_map(|l| (0..5).map(move |i| format!("{l}-{i}"))).collect();
-    assert_eq!(values(&target), want, "committed records only, each once");
+    assert_eq!(values_of(&target), want, "committed records only, each once");
     let parts = [kmigrate_kafka::TopicPartition::new(topic.clone(), 0)];
     let committed = pair.target.connect().await.committed_offsets(&group, &parts).await.unwrap();
     assert_eq!(committed[&parts[0]], Some(10), "the drained group starts after the copies");
@@ -293,7 +267,7 @@ async fn a_record_the_target_refuses_stops_the_copy_before_it_and_a_rerun_copies
     // Nothing after the gap, on the target or in the checkpoint.
     for p in 0..2 {
         let (src, tgt) = (read_all(&pair.source, &topic, p).await, read_all(&pair.target, &topic, p).await);
-        assert_eq!(values(&tgt), values(&src[..tgt.len()]), "{topic}/{p}: a prefix of the source");
+        assert_eq!(values_of(&tgt), values_of(&src[..tgt.len()]), "{topic}/{p}: a prefix of the source");
         assert_eq!(checkpointed(dir.path(), &topic, p), tgt.len() as u64, "{topic}/{p}: checkpoint = target");
     }
     assert_eq!(read_all(&pair.target, &topic, 0).await.len(), 300, "every record before the refused one");

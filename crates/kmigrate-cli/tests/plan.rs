@@ -441,17 +441,40 @@ fn offline_shows_the_dag_and_the_intended_actions_without_any_cluster() {
     assert_eq!(value["steps"][1]["topics"], serde_json::Value::Null);
 }
 
-#[test]
-fn an_unreachable_cluster_fails_with_a_clear_message() {
-    let dir = tempfile::tempdir().unwrap();
-    let yaml = "version: 1\nname: nowhere\nsource:\n  bootstrap_servers: \"127.0.0.1:9\"\ntarget:\n  bootstrap_servers: \"127.0.0.1:7\"\ntopics:\n  - orders\ndata: not-synced\ncutover:\n  at: \"2026-01-01T00:00:00Z\"\nconsumers:\n  groups:\n    - id: billing\n";
-    std::fs::write(dir.path().join("plan.yaml"), yaml).unwrap();
-    let out = kmigrate(dir.path(), &["plan", "plan.yaml", "--connect-timeout", "2s", "--detailed-exitcode"]);
+/// The source answers, the target does not: plan fails saying so and that nothing was changed,
+/// and indeed the source is as it was (topics, configs, offsets, the group's commits; no
+/// consumer group of kmigrate's own), and no state was written.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unreachable_cluster_fails_with_a_clear_message_and_changes_nothing() {
+    let s = Seeded::start();
+    let (orders, billing) = (s.n("orders"), s.n("billing"));
+    s.source().create_topic(&orders, 2).await;
+    seed_values(s.source(), &orders, 2, 5, "old", T_MS - HOUR, 1000).await;
+    s.source().commit_group_offsets(&billing, &[(orders.as_str(), 0, 2), (&orders, 1, 5)]).await;
+    let unreachable = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let yaml = format!(
+        "version: 1\nname: nowhere\nsource:\n  bootstrap_servers: \"{}\"\ntarget:\n  bootstrap_servers: \"{unreachable}\"\ntopics:\n  - {orders}\ndata: synced\nsync: {{ by: kmigrate }}\ncutover:\n  at: \"2026-01-01T00:00:00Z\"\nconsumers:\n  groups:\n    - id: {billing}\n",
+        s.source().bootstrap()
+    );
+    std::fs::write(s.dir.path().join("plan.yaml"), yaml).unwrap();
+    let topics = [orders.clone()];
+    let groups = [billing.clone()];
+    let groups_of_run = || async {
+        let listed = s.source().connect().await.list_groups().await.unwrap();
+        listed.into_iter().map(|g| g.group_id).filter(|g| g.contains(&s.id)).collect::<Vec<_>>()
+    };
+    let before = cluster_state(s.source(), &topics, &groups).await;
+    let groups_before = groups_of_run().await;
+
+    let out = s.run(&["plan", "plan.yaml", "--connect-timeout", "2s", "--detailed-exitcode"]);
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("cluster is unreachable"), "{stderr}");
+    assert!(stderr.contains("target cluster is unreachable"), "{stderr}");
     assert!(stderr.contains("nothing was changed"), "{stderr}");
     assert!(out.stdout.is_empty());
+    assert_eq!(cluster_state(s.source(), &topics, &groups).await, before, "the source changed");
+    assert_eq!(groups_of_run().await, groups_before, "a consumer group appeared on the source");
+    assert!(!s.dir.path().join(".kmigrate").exists(), "plan wrote state");
 }
 
 /// A mistyped address (nothing listens there): apply fails within about `--connect-timeout`, not

@@ -193,3 +193,155 @@ async fn replan_decides_anew_for_changed_steps_and_those_downstream() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("depends on cutover, which changed"));
     assert_eq!(s.committed_on_target().await, vec![(0, 6), (1, 6)], "by the new T: only the records of now");
 }
+
+// --- a state file written by an earlier version -------------------------------------------------
+
+/// The state file of a migration in flight, written by kmigrate at the time of the fixture (format
+/// version 1): the topic created, the copy caught up with 20 records per partition (its offset map
+/// saved), apply paused at the manual cutover gate. A format change that breaks resuming it fails
+/// here; keep reading old files, or migrate them, when STATE_FORMAT_VERSION is bumped.
+const STATE_FIXTURE: &str = "tests/fixtures/state-v1.json";
+const FIXTURE_TOPIC: &str = "fixture-v1-orders";
+const FIXTURE_GROUP: &str = "fixture-v1-billing";
+/// 2025-11-30T00:00:00Z: the fixture's records' timestamps.
+const FIXTURE_TS: i64 = 1_764_460_800_000;
+
+/// The fixture's plan: the clusters' addresses are templates, so its steps' fingerprints do not
+/// depend on the ports of the brokers of a run.
+const FIXTURE_PLAN: &str = "version: 1\nname: fixture\nsource:\n  bootstrap_servers: \"${KMIGRATE_FIXTURE_SOURCE}\"\ntarget:\n  bootstrap_servers: \"${KMIGRATE_FIXTURE_TARGET}\"\ntopics:\n  - fixture-v1-orders\ndata: synced\nsync: { by: kmigrate }\ncutover: { manual: true }\nconsumers:\n  groups:\n    - id: fixture-v1-billing\n      loss: strict\n";
+
+/// Records `range` of each partition of the fixture's topic, the same on every run.
+fn fixture_records(p: i32, range: std::ops::Range<usize>) -> Vec<kmigrate_testkit::SeedRecord> {
+    range
+        .map(|i| {
+            kmigrate_testkit::SeedRecord::new(p)
+                .key(format!("k{i}"))
+                .value(format!("fixture-{p}-{i}"))
+                .header("trace", format!("t{i}"))
+                .timestamp(FIXTURE_TS + i as i64)
+        })
+        .collect()
+}
+
+/// Brokers on which the fixture's fixed names are fresh: those the testkit starts (a shared one
+/// lives as long as this test binary); a Kafka pair of the test's own against external clusters,
+/// which may hold them from an earlier run.
+fn fixture_brokers() -> kmigrate_testkit::BrokerPair {
+    if kmigrate_testkit::external_clusters() {
+        kmigrate_testkit::BrokerPair::start_dedicated()
+    } else {
+        kmigrate_testkit::BrokerPair::start(kmigrate_testkit::Engine::Sqlite)
+    }
+}
+
+/// The source as the fixture's run found it: 20 records per partition, the group at their end.
+async fn seed_fixture_source(pair: &kmigrate_testkit::BrokerPair) {
+    pair.source.create_topic_with(FIXTURE_TOPIC, PARTITIONS, &[("retention.ms", "-1")]).await;
+    for p in 0..PARTITIONS {
+        pair.source.produce(FIXTURE_TOPIC, &fixture_records(p, 0..20)).await;
+    }
+}
+
+fn kmigrate_with_fixture_env(
+    dir: &std::path::Path,
+    pair: &kmigrate_testkit::BrokerPair,
+    args: &[&str],
+) -> std::process::Output {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kmigrate"))
+        .args(args)
+        .current_dir(dir)
+        .env("KMIGRATE_FIXTURE_SOURCE", pair.source.bootstrap())
+        .env("KMIGRATE_FIXTURE_TARGET", pair.target.bootstrap())
+        .env("NO_COLOR", "1")
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    println!("$ kmigrate {}\n--- exit {:?}\n{}", args.join(" "), out.status.code(), text(&out));
+    out
+}
+
+/// Writes the fixture anew (run when the format changes on purpose:
+/// `cargo test -p kmigrate-cli --test resume -- --ignored write_the_state_fixture`).
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "writes tests/fixtures/state-v1.json"]
+async fn write_the_state_fixture() {
+    let pair = fixture_brokers();
+    let dir = tempfile::tempdir().unwrap();
+    seed_fixture_source(&pair).await;
+    pair.source.commit_group_offsets(FIXTURE_GROUP, &[(FIXTURE_TOPIC, 0, 20), (FIXTURE_TOPIC, 1, 20)]).await;
+    std::fs::write(dir.path().join("plan.yaml"), FIXTURE_PLAN).unwrap();
+    let out = kmigrate_with_fixture_env(dir.path(), &pair, &["apply", "plan.yaml"]);
+    assert_eq!(out.status.code(), Some(3), "paused at the cutover gate");
+    let state = std::fs::read_to_string(dir.path().join(".kmigrate/fixture.state.json")).unwrap();
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(STATE_FIXTURE);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, state).unwrap();
+}
+
+/// The fixture resumes: the engine's state reader and `status` read it, and `apply --approve
+/// cutover` on clusters as the fixture's run left them (plus 5 records per partition producers
+/// wrote since) finishes the migration exactly: the copy continues after its saved map, verify
+/// passes, the group starts after the copies.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_state_file_of_an_earlier_version_resumes() {
+    let fixture =
+        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(STATE_FIXTURE))
+            .expect("the state fixture");
+    let dir = tempfile::tempdir().unwrap();
+    let state_dir = dir.path().join(".kmigrate");
+    std::fs::create_dir_all(&state_dir).unwrap();
+    std::fs::write(state_dir.join("fixture.state.json"), &fixture).unwrap();
+    std::fs::write(dir.path().join("plan.yaml"), FIXTURE_PLAN).unwrap();
+
+    let loaded = kmigrate_engine::StateStore::new(&state_dir, "fixture").load().unwrap().expect("a state");
+    assert_eq!(loaded.format_version, 1);
+    let status = |id: &str| loaded.steps[id].status.to_string();
+    assert_eq!(status(&format!("topic:{FIXTURE_TOPIC}")), "done");
+    assert_eq!(status("cutover"), "waiting");
+    assert_eq!(status(&format!("copy:{FIXTURE_TOPIC}")), "pending");
+    assert_eq!(status("verify"), "pending");
+
+    // `status` needs no cluster.
+    let out = kmigrate(dir.path(), &["status", "plan.yaml", "--output", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let steps = json["steps"].as_array().unwrap();
+    let shown: Vec<(String, String, bool)> = steps
+        .iter()
+        .map(|s| {
+            (
+                s["step"].as_str().unwrap().to_string(),
+                s["status"].as_str().unwrap().to_string(),
+                s["plan_changed"] == true,
+            )
+        })
+        .collect();
+    assert!(shown.iter().all(|(_, _, changed)| !changed), "no step's definition changed: {shown:?}");
+    assert!(shown.contains(&("cutover".into(), "waiting".into(), false)), "{shown:?}");
+
+    // The clusters as the fixture's run left them: the target holds the 20 copies per partition.
+    let pair = fixture_brokers();
+    seed_fixture_source(&pair).await;
+    pair.target.create_topic_with(FIXTURE_TOPIC, PARTITIONS, &[("retention.ms", "-1")]).await;
+    for p in 0..PARTITIONS {
+        pair.target.produce(FIXTURE_TOPIC, &fixture_records(p, 0..20)).await;
+        // Producers wrote more before they switched; the group read everything.
+        pair.source.produce(FIXTURE_TOPIC, &fixture_records(p, 20..25)).await;
+    }
+    pair.source.commit_group_offsets(FIXTURE_GROUP, &[(FIXTURE_TOPIC, 0, 25), (FIXTURE_TOPIC, 1, 25)]).await;
+
+    let out = kmigrate_with_fixture_env(dir.path(), &pair, &["apply", "plan.yaml", "--approve", "cutover"]);
+    assert_eq!(out.status.code(), Some(0));
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(state_dir.join("fixture.state.json")).unwrap())
+            .unwrap();
+    assert_eq!(state["steps"]["verify"]["status"], "done");
+    let copy = state["steps"][format!("copy:{FIXTURE_TOPIC}")]["summary"].as_str().unwrap().to_string();
+    assert!(copy.contains("this run 10 records"), "continued after the saved map: {copy}");
+    for p in 0..PARTITIONS {
+        assert_eq!(assert_exact(&pair.source, &pair.target, FIXTURE_TOPIC, p).await, 25);
+    }
+    let parts: Vec<TopicPartition> = (0..PARTITIONS).map(|p| TopicPartition::new(FIXTURE_TOPIC, p)).collect();
+    let committed = pair.target.connect().await.committed_offsets(FIXTURE_GROUP, &parts).await.unwrap();
+    assert_eq!(committed.into_values().collect::<Vec<_>>(), vec![Some(25), Some(25)]);
+}

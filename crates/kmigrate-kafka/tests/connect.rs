@@ -5,7 +5,7 @@ mod common;
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
-use kmigrate_kafka::{Cluster, ClusterConfig, Error, is_internal_topic};
+use kmigrate_kafka::{Cluster, ClusterConfig, Error};
 use kmigrate_testkit::{Engine, KafkaOptions, Listener, SaslUser, TestCluster, unique};
 
 /// Metadata: cluster id, brokers, topics with partition counts and leaders; internal topics excluded.
@@ -19,10 +19,19 @@ async fn metadata_lists_brokers_and_topics_without_internal_ones() {
     c.create_topic(&b, 1).await;
     // A committed offset makes Apache Kafka create __consumer_offsets (an internal topic).
     c.commit_group_offsets(&unique("meta-group"), &[(&a, 0, 0)]).await;
-    // An "__" topic of our own (tansu has no internal topics; Kafka flags its own "__" topics internal).
+    // An "__" topic of our own (tansu has no internal topics; Kafka flags its own "__" topics
+    // internal), and one with a single "_" (e.g. a schema registry's `_schemas`), which is not.
     let internal = format!("__{}", unique("kmigrate-internal"));
     c.create_topic(&internal, 1).await;
+    let underscore = format!("_{}", unique("schemas"));
+    c.create_topic(&underscore, 1).await;
 
+    // The broker's unfiltered list, read first (topics are never deleted: all are still there).
+    let unfiltered = c.all_topic_names().await;
+    assert!(unfiltered.contains(&internal) && unfiltered.contains(&underscore), "{unfiltered:?}");
+    if !c.is_tansu() {
+        assert!(unfiltered.contains("__consumer_offsets"), "{unfiltered:?}");
+    }
     let k = c.connect().await;
     let md = k.metadata().await.unwrap();
 
@@ -42,8 +51,11 @@ async fn metadata_lists_brokers_and_topics_without_internal_ones() {
         assert!(broker_ids.contains(&p.leader), "leader {} of {a}/{} is not a broker", p.leader, p.id);
     }
     assert_eq!(md.topics[&a].partitions.iter().map(|p| p.id).collect::<Vec<_>>(), vec![0, 1, 2]);
-    assert!(!md.topics.contains_key(&internal));
-    assert!(md.topics.keys().all(|t| !is_internal_topic(t)), "{:?}", md.topics.keys());
+    // Exactly the "__" topics are left out.
+    for t in &unfiltered {
+        assert_eq!(md.topics.contains_key(t), !t.starts_with("__"), "{t}: {:?}", md.topics.keys());
+    }
+    assert!(md.topics.contains_key(&underscore));
 
     // The metadata of named topics; a missing one is a distinct error naming it.
     let some = k.topics(&[&a, &b]).await.unwrap();

@@ -81,9 +81,21 @@ async fn secret_values_never_appear_in_logs() {
     let err = Cluster::connect(refused, Duration::from_secs(5)).await.unwrap_err();
     assert!(matches!(err, kmigrate_kafka::Error::AuthenticationFailed { .. }), "{err:?}");
 
-    // Let librdkafka's threads flush their last log lines.
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let logs = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+    // Read the logs once every librdkafka client of this test is destroyed (rdkafka traces each
+    // creation and destruction): after that, no librdkafka thread logs anything more.
+    let read = || String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let logs = loop {
+        let logs = read();
+        let created = logs.matches("Create new librdkafka client").count();
+        let destroyed = logs.matches("Destroyed client:").count();
+        if created > 0 && created == destroyed {
+            break logs;
+        }
+        assert!(std::time::Instant::now() < deadline, "{created} clients created, {destroyed} destroyed");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(logs.contains("Invalid username or password"), "the refused login's lines were captured");
     let librdkafka_lines = logs.lines().filter(|l| l.contains("librdkafka")).count();
     assert!(
         librdkafka_lines > 50,

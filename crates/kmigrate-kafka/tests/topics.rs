@@ -28,9 +28,23 @@ async fn create_topics_with_partitions_and_configs() {
     let configs = k.describe_topic_configs(&[&a]).await.unwrap();
     assert_eq!(configs[&a].entries["retention.ms"].value.as_deref(), Some("3600000"));
 
-    // An explicit replication factor.
+    // An explicit replication factor reaches the broker: read back from the metadata, and one more
+    // than the cluster has brokers is refused (tansu 0.6 ignores it).
+    let brokers = k.metadata().await.unwrap().brokers.len();
     let rf = unique("create-rf");
-    k.create_topics(&[NewTopicSpec::new(&rf, 1).replication_factor(1)]).await.unwrap();
+    k.create_topics(&[NewTopicSpec::new(&rf, 2).replication_factor(brokers as i32)]).await.unwrap();
+    let md = k.topics(&[&rf]).await.unwrap();
+    let replicas: Vec<usize> = md[&rf].partitions.iter().map(|p| p.replicas.len()).collect();
+    assert_eq!(replicas, vec![brokers; 2], "{:?}", md[&rf]);
+    if !c.is_tansu() {
+        let too_many = unique("create-rf-too-many");
+        let err = k
+            .create_topics(&[NewTopicSpec::new(&too_many, 1).replication_factor(brokers as i32 + 1)])
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains(&too_many), "{err}");
+        assert!(matches!(k.topics(&[&too_many]).await, Err(Error::TopicNotFound { .. })), "not created");
+    }
 
     // Creating an existing topic names it.
     match k.create_topics(&[NewTopicSpec::new(&a, 4)]).await {

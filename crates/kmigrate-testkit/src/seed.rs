@@ -143,6 +143,18 @@ impl TestCluster {
         }
     }
 
+    /// Every topic the broker's metadata lists, internal topics included: a plain client's view,
+    /// unfiltered (what kmigrate's own metadata is compared with).
+    pub async fn all_topic_names(&self) -> std::collections::BTreeSet<String> {
+        let admin = self.admin();
+        tokio::task::spawn_blocking(move || {
+            let md = admin.inner().fetch_metadata(None, TIMEOUT).expect("fetching metadata");
+            md.topics().iter().map(|t| t.name().to_string()).collect()
+        })
+        .await
+        .expect("metadata task")
+    }
+
     /// A producer of this cluster (acks=all, small linger).
     pub fn producer(&self) -> FutureProducer {
         self.rd_config()

@@ -1,6 +1,6 @@
-//! Shared scaffolding of the end-to-end tests: two real brokers (tansu, or the Kafka pair named
-//! by KMIGRATE_TEST_SOURCE / KMIGRATE_TEST_TARGET), a plan written for them, and the `kmigrate`
-//! binary run as a user would.
+//! Shared scaffolding of the end-to-end tests: two real brokers (the test binary's Apache Kafka
+//! pair; tansu with KMIGRATE_TEST_BROKER=tansu; the Kafka pair named by KMIGRATE_TEST_SOURCE /
+//! KMIGRATE_TEST_TARGET), a plan written for them, and the `kmigrate` binary run as a user would.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
@@ -25,8 +25,9 @@ pub struct Scenario {
 }
 
 impl Scenario {
-    /// Brokers on tansu's SQLite engine: its committed offsets, end offsets and by-time answers
-    /// are right (its memory engine's are not), which every strategy row depends on.
+    /// The selected brokers (see the module documentation); on tansu, its SQLite engine: its
+    /// committed offsets, end offsets and by-time answers are right (its memory engine's are not),
+    /// which every strategy row depends on.
     pub fn start() -> Scenario {
         Scenario {
             pair: BrokerPair::start(Engine::Sqlite),
@@ -400,4 +401,32 @@ pub fn write_copy_plan(
     let path = dir.join("plan.yaml");
     std::fs::write(&path, yaml).unwrap();
     path.to_str().unwrap().to_string()
+}
+
+/// The values of `records`, as text.
+pub fn values_of(records: &[kmigrate_kafka::RecordData]) -> Vec<String> {
+    records
+        .iter()
+        .map(|r| String::from_utf8_lossy(r.value.as_deref().unwrap_or_default()).into_owned())
+        .collect()
+}
+
+/// The target holds exactly the source's committed records of `partition`, in order, each once
+/// (key, value, headers and timestamp). Returns how many.
+pub async fn assert_exact(source: &TestCluster, target: &TestCluster, topic: &str, partition: i32) -> usize {
+    let (a, b) = (read_all(source, topic, partition).await, read_all(target, topic, partition).await);
+    assert_eq!(
+        values_of(&b),
+        values_of(&a),
+        "{topic}/{partition}: the target holds the source's records, once each"
+    );
+    for (x, y) in a.iter().zip(&b) {
+        assert!(
+            x.same_content(y, kmigrate_kafka::Fields::All),
+            "{topic}/{partition}: source {} vs target {}",
+            x.offset,
+            y.offset
+        );
+    }
+    a.len()
 }
