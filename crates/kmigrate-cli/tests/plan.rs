@@ -254,11 +254,13 @@ async fn plan_shows_what_apply_would_do_as_text_markdown_and_json() {
             x("verify", "check"),
         ]
     );
-    // The by-time answers: the first record at/after T on each target partition is the 4th.
+    // Data another tool copied: strict groups start exactly, from the aligned logs, which apply
+    // reads after the cutover; the dry run says so instead of guessing.
     let billing_step = format!("offsets:{}", s.n("billing"));
     let billing =
         value["steps"].as_array().unwrap().iter().find(|st| st["step"] == billing_step.as_str()).unwrap();
-    let rows: Vec<(String, Option<i64>, Option<i64>)> = billing["partitions"]
+    assert_eq!(billing["rule"], "exact-from-alignment");
+    let rows: Vec<(String, Option<i64>, Option<i64>, bool)> = billing["partitions"]
         .as_array()
         .unwrap()
         .iter()
@@ -267,6 +269,7 @@ async fn plan_shows_what_apply_would_do_as_text_markdown_and_json() {
                 format!("{}/{}", r["topic"].as_str().unwrap().replace(&s.id, ID), r["partition"]),
                 r["current"].as_i64(),
                 r["offset"].as_i64(),
+                r["rule"].as_str().unwrap().contains("aligned logs"),
             )
         })
         .collect();
@@ -274,12 +277,12 @@ async fn plan_shows_what_apply_would_do_as_text_markdown_and_json() {
     assert_eq!(
         rows,
         vec![
-            (p("payments", 0), Some(1), Some(3)),
-            (p("payments", 1), None, Some(3)),
-            (p("payments", 2), None, None),
-            (p("payments", 3), None, None),
-            (p("refunds", 0), None, Some(3)),
-            (p("refunds", 1), None, Some(3)),
+            (p("payments", 0), Some(1), None, true),
+            (p("payments", 1), None, None, true),
+            (p("payments", 2), None, None, true),
+            (p("payments", 3), None, None, true),
+            (p("refunds", 0), None, None, true),
+            (p("refunds", 1), None, None, true),
         ]
     );
     assert_eq!(value["summary"]["impossible"], 2);
