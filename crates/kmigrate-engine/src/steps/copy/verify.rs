@@ -19,6 +19,7 @@
 //! copy ended) are not on the target: every partition is read from the copy's end to the
 //! source's current end and such records are reported ([`Late`]), by partition and offset range.
 
+use futures::{StreamExt, TryStreamExt};
 use kmigrate_kafka::{Cluster, Fields, TopicPartition, timestamp_kept};
 use tokio::sync::mpsc;
 
@@ -27,6 +28,9 @@ use super::digest::{PartitionDigest, block_range};
 use super::{SCAN_IDLE, kept_fields};
 use crate::offset_map::PartitionMap;
 use crate::walker::{StepError, StepHandle};
+
+/// Partitions verified at once (each holds one or two short-lived consumers).
+const VERIFY_PARALLEL: usize = 4;
 
 /// Differences found by [`verify`], and a line for the summary.
 pub struct CopyCheck {
@@ -125,17 +129,26 @@ pub async fn verify(ctx: &Context, h: &StepHandle) -> Result<CopyCheck, StepErro
             tokio::try_join!(async { source.earliest_offsets(&copied).await.map_err(kafka_error) }, async {
                 target.earliest_offsets(&copied).await.map_err(kafka_error)
             })?;
-        for p in &copied {
-            let map = &state.partitions[&p.partition];
-            let starts = (source_starts[p], target_starts[p]);
-            let c = match state.digests.get(&p.partition).filter(|d| d.records() == map.copied()) {
-                Some(digest) => {
-                    one_pass += 1;
-                    check_digests(source, target, p, map, digest, starts, fields).await?
+        // Partitions are checked several at once: each mostly waits for fetches.
+        let checks: Vec<_> = copied
+            .iter()
+            .map(|p| {
+                let map = &state.partitions[&p.partition];
+                let starts = (source_starts[p], target_starts[p]);
+                let digest = state.digests.get(&p.partition).filter(|d| d.records() == map.copied());
+                async move {
+                    let c = match digest {
+                        Some(digest) => check_digests(source, target, p, map, digest, starts, fields).await?,
+                        None => compare(source, target, p, map, (i64::MIN, i64::MAX), starts, fields).await?,
+                    };
+                    Ok::<_, StepError>((p, digest.is_some(), c))
                 }
-                None => compare(source, target, p, map, (i64::MIN, i64::MAX), starts, fields).await?,
-            };
+            })
+            .collect();
+        let checked: Vec<_> = futures::stream::iter(checks).buffered(VERIFY_PARALLEL).try_collect().await?;
+        for (p, by_digest, c) in checked {
             partitions += 1;
+            one_pass += usize::from(by_digest);
             if let Some(s) = c.not_copied {
                 problems.push(format!("{p}: the source record at offset {s} was not copied"));
             }
