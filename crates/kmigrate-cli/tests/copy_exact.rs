@@ -185,8 +185,7 @@ async fn resume_after_a_kill_matches_the_target_across_compacted_and_aborted_gap
     // The kill came before the last checkpoint: only the records before each gap are recorded,
     // the target holds the copies after it too.
     let path = dir.path().join(".kmigrate/e2e.state.json");
-    let mut state: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let mut state = read_state(dir.path()).unwrap();
     for t in [&compacted, &txn] {
         let step = &mut state["steps"][format!("copy:{t}")];
         assert_eq!(step["status"], "running", "killed while copying");

@@ -61,12 +61,16 @@ pub async fn apply(
     if let Some(holder) = &lock.took_over {
         reporter.report(Event::LockTakenOver { holder: holder.to_string() });
     }
-    let mut state = crate::outputs::load(&store)?.unwrap_or_else(|| State::new(&plan.name));
+    let loaded = crate::outputs::load(&store)?;
+    let fresh = loaded.is_none();
+    let mut state = loaded.unwrap_or_else(|| State::new(&plan.name));
     // A kill between an expand step's end and the recording of its expansion leaves the topics in
     // the step's outputs only: take them from there too, or the pattern's topics would never be
     // migrated.
     let unexpanded = compile(plan, &state.expansion)?;
-    state.expansion = expansion_of(&unexpanded, &state).map_err(|e| ApplyError::Internal(e.to_string()))?;
+    let expansion = expansion_of(&unexpanded, &state).map_err(|e| ApplyError::Internal(e.to_string()))?;
+    let expanded = expansion != state.expansion;
+    state.expansion = expansion;
     let mut graph = compile(plan, &state.expansion)?;
     let changed = changed_steps(&graph, &state);
     if !changed.is_empty() && !options.replan {
@@ -84,8 +88,8 @@ pub async fn apply(
         };
         reporter.report(Event::Warning { step: Some(step), message });
     }
-    reconcile(&graph, &mut state);
-    forget_run_facts(&mut state);
+    let reconciled = reconcile(&graph, &mut state);
+    let forgot = forget_run_facts(&mut state);
     let done =
         graph.steps().filter(|s| state.step(&s.id.to_string()).is_some_and(|s| s.status == StepStatus::Done));
     reporter.report(Event::ApplyStarted {
@@ -93,14 +97,21 @@ pub async fn apply(
         steps: graph.len(),
         already_done: done.count(),
     });
+    // A new snapshot holds what was reconciled and folds in a journal a kill left. None when
+    // neither changed anything (a finished migration applied again): the first change writes it.
+    let save = fresh || expanded || reconciled || forgot || store.journal_path().exists();
     let checkpoint = Checkpoint::new(store, state);
-    checkpoint.update(|_| ())?;
+    if save {
+        checkpoint.update(|_| ())?;
+    }
     let runner = factory.runner(&checkpoint);
 
     loop {
         let summary =
             walk(&graph, &checkpoint, runner.clone(), reporter.clone(), &options.walk, stop).await?;
         if !summary.replan {
+            // The state file alone is the whole state again (one snapshot; none when nothing ran).
+            checkpoint.compact()?;
             reporter.report(Event::ApplyFinished {
                 outcome: summary.outcome,
                 done: summary.done,
@@ -139,23 +150,27 @@ pub fn changed_steps(graph: &StepGraph, state: &State) -> Vec<ChangedStep> {
 }
 
 /// Gives every step of the graph a state entry with its current definition; with `--replan`,
-/// changed done steps and everything downstream of them run again (see `replan`).
-fn reconcile(graph: &StepGraph, state: &mut State) {
-    crate::replan::reset_for_replan(graph, state);
+/// changed done steps and everything downstream of them run again (see `replan`). Returns
+/// whether `state` changed.
+fn reconcile(graph: &StepGraph, state: &mut State) -> bool {
+    crate::replan::reset_for_replan(graph, state)
 }
 
 /// Facts that hold only for the run that recorded them: a copy that caught up with the source in
 /// an earlier run says nothing of now (producers may have written since), and the cutover gate
-/// must wait for this run's copies to catch up.
-fn forget_run_facts(state: &mut State) {
+/// must wait for this run's copies to catch up. Returns whether `state` changed.
+fn forget_run_facts(state: &mut State) -> bool {
+    let mut changed = false;
     for (id, st) in state.steps.iter_mut() {
         if id.starts_with("copy:")
             && st.status != StepStatus::Done
             && let Some(outputs) = st.outputs.as_object_mut()
         {
-            outputs.insert("caught_up".into(), serde_json::Value::Bool(false));
+            let was = outputs.insert("caught_up".into(), serde_json::Value::Bool(false));
+            changed |= was != Some(serde_json::Value::Bool(false));
         }
     }
+    changed
 }
 
 /// The recorded expansion, plus the topics every done expand step of `graph` recorded.

@@ -1,8 +1,9 @@
 //! `kmigrate-engine` executes a plan: the walker that runs ready steps of the sealed DAG under a
-//! concurrency bound, the checkpoint (a versioned state file written atomically on every step
-//! transition), the per-plan lock, the typed events reported to the CLI, the strategy table that
-//! decides each group's start offsets, the rule for the copy's compression, and the steps
-//! themselves, which act on the clusters through `kmigrate-kafka`.
+//! concurrency bound, the checkpoint (a versioned state file written atomically as a snapshot,
+//! plus a journal of every step transition since), the per-plan lock, the typed events reported
+//! to the CLI, the strategy table that decides each group's start offsets, the rule for the
+//! copy's compression, and the steps themselves, which act on the clusters through
+//! `kmigrate-kafka`.
 
 pub mod apply;
 pub mod checkpoint;
@@ -20,7 +21,7 @@ pub mod translate;
 pub mod walker;
 
 pub use apply::{ApplyError, ApplyOptions, ChangedStep, RunnerFactory, apply};
-pub use checkpoint::Checkpoint;
+pub use checkpoint::{Checkpoint, Durability};
 pub use events::{Event, NullReporter, Outcome, RecordingReporter, Reporter};
 pub use lock::{LockError, LockInfo, PlanLock};
 pub use outputs::{OutputsError, load as load_state};

@@ -52,15 +52,17 @@ pub fn reruns(graph: &StepGraph, state: &State) -> BTreeMap<String, Rerun> {
 /// Applies [`reruns`] to `state`: those steps become pending with their current definition, their
 /// outputs cleared (a copy keeps its offset map). A step not done yet whose definition changed
 /// (killed after it saved a decision) loses its outputs too. Steps new to the graph get an entry.
-pub fn reset_for_replan(graph: &StepGraph, state: &mut State) {
+/// Returns whether `state` changed.
+pub fn reset_for_replan(graph: &StepGraph, state: &mut State) -> bool {
     let reruns = reruns(graph, state);
+    let mut touched = !reruns.is_empty();
     for step in graph.steps() {
         let id = step.id.to_string();
         let fingerprint = step.fingerprint();
-        let entry = state
-            .steps
-            .entry(id.clone())
-            .or_insert_with(|| crate::state::StepState::new(fingerprint.clone(), step.definition.clone()));
+        let entry = state.steps.entry(id.clone()).or_insert_with(|| {
+            touched = true;
+            crate::state::StepState::new(fingerprint.clone(), step.definition.clone())
+        });
         let changed = entry.fingerprint != fingerprint;
         if reruns.contains_key(&id) {
             entry.status = StepStatus::Pending;
@@ -69,8 +71,10 @@ pub fn reset_for_replan(graph: &StepGraph, state: &mut State) {
             entry.outputs = serde_json::Value::Null;
         }
         if changed {
+            touched = true;
             entry.fingerprint = fingerprint;
             entry.definition = step.definition.clone();
         }
     }
+    touched
 }

@@ -5,6 +5,10 @@
 //! returns. A failure or a pause stops new steps from starting and asks running ones to stop at
 //! their next safe point (they keep their progress in the checkpoint); a transient error is
 //! retried with a bounded backoff.
+//!
+//! Each transition is one journal record of the checkpoint (see `checkpoint.rs` for which are
+//! synced before the walker goes on): a step's `done` and its outputs are on disk before its
+//! dependents become ready, "running" is written without waiting for the disk.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
@@ -17,7 +21,7 @@ use kmigrate_dag::{Step, StepGraph, StepId, StepKind};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use crate::checkpoint::Checkpoint;
+use crate::checkpoint::{Checkpoint, Durability};
 use crate::events::{Event, Outcome, Reporter};
 use crate::state::{StateError, StepStatus};
 
@@ -107,15 +111,12 @@ impl StepHandle {
         self.reporter.report(Event::Warning { step: Some(self.id()), message: message.into() });
     }
 
-    /// Saves progress outputs of this step (e.g. copy positions) without changing its status.
+    /// Saves progress outputs of this step (e.g. copy positions) without changing its status;
+    /// on disk (synced) when it returns, so a decision saved here may then be applied.
     pub fn save_outputs(&self, outputs: serde_json::Value) -> Result<(), StepError> {
-        let id = self.id();
         self.checkpoint
-            .update(|s| {
-                if let Some(st) = s.steps.get_mut(&id) {
-                    st.outputs = outputs;
-                }
-            })
+            .update_step(&self.id(), Durability::Now, |st| st.outputs = outputs)
+            .map(drop)
             .map_err(|e| StepError::fatal(e.to_string()))
     }
 }
@@ -233,15 +234,17 @@ pub async fn walk(
             let Some(Reverse((_, id))) = ready.pop() else { break };
             let step = graph.get(&id).expect("step of this graph");
             let key = id.to_string();
-            let attempt = checkpoint.update(|s| {
-                let st = s.steps.get_mut(&key).expect("every graph step has a state entry");
-                st.status = StepStatus::Running;
-                st.attempts += 1;
-                st.started_at = Some(Utc::now());
-                st.finished_at = None;
-                st.error = None;
-                st.attempts
-            })?;
+            // Not synced: a step lost as "running" runs again, as one left running does.
+            let attempt = checkpoint
+                .update_step(&key, Durability::Deferred, |st| {
+                    st.status = StepStatus::Running;
+                    st.attempts += 1;
+                    st.started_at = Some(Utc::now());
+                    st.finished_at = None;
+                    st.error = None;
+                    st.attempts
+                })?
+                .expect("every graph step has a state entry");
             *attempts_this_run.entry(id.clone()).or_default() += 1;
             reporter.report(Event::StepStarted { step: key, attempt });
             spawn_step(&mut inflight, step, checkpoint, &runner, &reporter, stop, Duration::ZERO);
@@ -255,13 +258,15 @@ pub async fn walk(
         let key = id.to_string();
         match result {
             Ok(StepOutcome::Done { outputs, summary }) => {
-                checkpoint.update(|s| {
-                    let st = s.steps.get_mut(&key).expect("state entry");
-                    st.status = StepStatus::Done;
-                    st.finished_at = Some(Utc::now());
-                    st.outputs = outputs;
-                    st.summary = Some(summary.clone());
-                })?;
+                // Synced before any dependent can start: nothing acts on outputs a kill could lose.
+                checkpoint
+                    .update_step(&key, Durability::Now, |st| {
+                        st.status = StepStatus::Done;
+                        st.finished_at = Some(Utc::now());
+                        st.outputs = outputs;
+                        st.summary = Some(summary.clone());
+                    })?
+                    .expect("state entry");
                 reporter.report(Event::StepDone { step: key, summary });
                 for dependent in graph.dependents(&id) {
                     if let Some(n) = waiting_on.get_mut(&dependent.id) {
@@ -278,16 +283,12 @@ pub async fn walk(
                 }
             }
             Ok(StepOutcome::Paused { reason, resume }) => {
-                checkpoint.update(|s| {
-                    s.steps.get_mut(&key).expect("state entry").status = StepStatus::Waiting;
-                })?;
+                checkpoint.update_step(&key, Durability::Now, |st| st.status = StepStatus::Waiting)?;
                 reporter.report(Event::StepPaused { step: key, reason, resume });
                 stop.stop();
             }
             Ok(StepOutcome::Interrupted) => {
-                checkpoint.update(|s| {
-                    s.steps.get_mut(&key).expect("state entry").status = StepStatus::Pending;
-                })?;
+                checkpoint.update_step(&key, Durability::Now, |st| st.status = StepStatus::Pending)?;
             }
             Err(e) => {
                 let tries = attempts_this_run.get(&id).copied().unwrap_or(1);
@@ -299,13 +300,12 @@ pub async fn walk(
                         retry_in_ms: backoff.as_millis() as u64,
                     });
                     *attempts_this_run.entry(id.clone()).or_default() += 1;
-                    checkpoint.update(|s| s.steps.get_mut(&key).expect("state entry").attempts += 1)?;
+                    checkpoint.update_step(&key, Durability::Deferred, |st| st.attempts += 1)?;
                     let step = graph.get(&id).expect("step of this graph");
                     spawn_step(&mut inflight, step, checkpoint, &runner, &reporter, stop, backoff);
                     continue;
                 }
-                checkpoint.update(|s| {
-                    let st = s.steps.get_mut(&key).expect("state entry");
+                checkpoint.update_step(&key, Durability::Now, |st| {
                     st.status = StepStatus::Failed;
                     st.finished_at = Some(Utc::now());
                     st.error = Some(e.message.clone());
@@ -532,5 +532,201 @@ mod tests {
         assert!(
             rep.events().iter().any(|e| matches!(e, Event::StepPaused { step, .. } if step == "cutover"))
         );
+    }
+
+    /// A chain of `n` steps with a fan-out: preflight → topic:t0..t{n} → cutover → verify.
+    fn wide(n: usize) -> StepGraph {
+        let mut b = GraphBuilder::new();
+        let topics: Vec<StepId> = (0..n).map(|i| StepId::topic(&format!("t{i}"))).collect();
+        for id in [StepId::preflight(), StepId::cutover(), StepId::verify()].iter().chain(&topics) {
+            b.add(Step { id: id.clone(), definition: serde_json::json!({}) });
+        }
+        for t in &topics {
+            b.depend(t, &StepId::preflight());
+            b.depend(&StepId::cutover(), t);
+        }
+        b.depend(&StepId::verify(), &StepId::cutover());
+        b.seal().unwrap()
+    }
+
+    /// Copies the state directory as a kill at this moment would leave it (what was written is
+    /// kept, in the page cache); under the checkpoint's lock, so that no save is half done.
+    fn killed_here(cp: &Checkpoint, from: &std::path::Path, to: &std::path::Path) {
+        cp.read(|_| {
+            let _ = std::fs::remove_dir_all(to);
+            std::fs::create_dir_all(to).unwrap();
+            for e in std::fs::read_dir(from).unwrap() {
+                let e = e.unwrap();
+                if e.file_type().unwrap().is_file() {
+                    std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+                }
+            }
+        });
+    }
+
+    /// A kill at any step boundary (when a step is about to run: every step it depends on was
+    /// reported done; another may be between its end and its record) leaves a state from which
+    /// the next run runs no step that was recorded done, and no step twice but those in flight
+    /// at the kill. With journal records and snapshots (the journal is folded as soon as it
+    /// outgrows the snapshot, so kills fall between both kinds of saves), and a record cut short.
+    #[tokio::test]
+    async fn a_kill_at_any_step_boundary_repeats_no_done_step() {
+        let g = wide(12);
+        let n = g.len();
+        for concurrency in [1, 3] {
+            for kill_at in 1..=n {
+                let dir = tempfile::tempdir().unwrap();
+                let live = dir.path().join("live");
+                let left = dir.path().join("left");
+                let cp = checkpoint(&live, &g).without_min_journal();
+                // Run 1: at the `kill_at`-th start, the state directory is copied as the kill
+                // leaves it; the walk then goes on (as if it had not happened) and is discarded.
+                let started = Arc::new(Mutex::new(Vec::<String>::new()));
+                let killed = Arc::new(Mutex::new(None::<Vec<String>>));
+                let runner: Arc<dyn StepRunner> = {
+                    let (started, killed, cp2, live, left) =
+                        (started.clone(), killed.clone(), cp.clone(), live.clone(), left.clone());
+                    Arc::new(move |h: StepHandle| -> BoxFuture<'static, StepResult> {
+                        let mut st = started.lock().unwrap();
+                        st.push(h.id());
+                        if st.len() == kill_at {
+                            killed_here(&cp2, &live, &left);
+                            *killed.lock().unwrap() = Some(st.clone());
+                        }
+                        Box::pin(async move {
+                            tokio::task::yield_now().await;
+                            Ok(StepOutcome::Done {
+                                outputs: serde_json::json!({"ran": h.id()}),
+                                summary: "ok".into(),
+                            })
+                        })
+                    })
+                };
+                let rep = Arc::new(RecordingReporter::default());
+                let opts = WalkOptions { concurrency, ..fast() };
+                walk(&g, &cp, runner, rep, &opts, &StopSignal::new()).await.unwrap();
+                let before = killed.lock().unwrap().clone().expect("the kill point was reached");
+                // A record cut short by the kill, too.
+                let journal = left.join("p.state.journal");
+                if journal.exists() {
+                    let mut f = std::fs::OpenOptions::new().append(true).open(&journal).unwrap();
+                    std::io::Write::write_all(&mut f, b"{\"step\":\"verify\",\"at\":\"20").unwrap();
+                }
+
+                // What the kill left.
+                let left_state = StateStore::new(&left, "p").load().unwrap().expect("a state was saved");
+                let done_left: Vec<String> = left_state
+                    .steps
+                    .iter()
+                    .filter(|(_, s)| s.status == StepStatus::Done)
+                    .map(|(id, _)| id.clone())
+                    .collect();
+                let about_to_run = before.last().unwrap();
+                let id = StepId::parse(about_to_run).unwrap();
+                for dep in g.dependencies(&id) {
+                    assert!(
+                        done_left.contains(&dep.id.to_string()),
+                        "c={concurrency} kill at {kill_at}: {about_to_run} started while {} is not done on disk",
+                        dep.id
+                    );
+                }
+                for d in &done_left {
+                    assert_eq!(
+                        left_state.steps[d].outputs,
+                        serde_json::json!({"ran": d}),
+                        "outputs with done"
+                    );
+                }
+
+                // Run 2, on what the kill left.
+                let cp = Checkpoint::new(StateStore::new(&left, "p"), left_state);
+                let log = Arc::new(Mutex::new(Vec::new()));
+                let s = walk(
+                    &g,
+                    &cp,
+                    runner_of(log.clone()),
+                    Arc::new(RecordingReporter::default()),
+                    &opts,
+                    &StopSignal::new(),
+                )
+                .await
+                .unwrap();
+                assert_eq!(s.outcome, Outcome::Done);
+                let again = log.lock().unwrap().clone();
+                for id in &again {
+                    assert!(
+                        !done_left.contains(id),
+                        "c={concurrency} kill at {kill_at}: {id} was done and ran again"
+                    );
+                }
+                // Run twice: only steps started before the kill and not recorded done.
+                let twice: Vec<&String> = again.iter().filter(|id| before.contains(id)).collect();
+                assert!(twice.len() <= concurrency, "c={concurrency} kill at {kill_at}: {twice:?} ran twice");
+                if concurrency == 1 {
+                    assert_eq!(twice, [about_to_run], "only the step running at the kill runs again");
+                }
+                // Every step ran, and the final state on disk says so.
+                let saved = StateStore::new(&left, "p").load().unwrap().unwrap();
+                assert!(saved.steps.values().all(|s| s.status == StepStatus::Done));
+            }
+        }
+    }
+
+    fn runner_of(log: Arc<Mutex<Vec<String>>>) -> Arc<dyn StepRunner> {
+        Arc::new(move |h: StepHandle| -> BoxFuture<'static, StepResult> {
+            log.lock().unwrap().push(h.id());
+            Box::pin(async move {
+                Ok(StepOutcome::Done { outputs: serde_json::json!({"ran": h.id()}), summary: "ok".into() })
+            })
+        })
+    }
+
+    #[tokio::test]
+    async fn saves_append_to_the_journal_and_fold_it_into_a_snapshot_once_it_outgrows_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let g = wide(40);
+        let cp = checkpoint(dir.path(), &g).without_min_journal();
+        let store = StateStore::new(dir.path(), "p");
+        cp.update(|_| ()).unwrap();
+        let snapshot = std::fs::metadata(store.path()).unwrap().len();
+        // One step's transition: one record, the snapshot untouched.
+        let modified = std::fs::metadata(store.path()).unwrap().modified().unwrap();
+        cp.update_step("topic:t0", Durability::Now, |st| st.status = StepStatus::Done).unwrap().unwrap();
+        let journal = std::fs::metadata(store.journal_path()).unwrap().len();
+        assert!(
+            journal < snapshot / 10,
+            "a record ({journal} B) is small beside the snapshot ({snapshot} B)"
+        );
+        assert_eq!(std::fs::metadata(store.path()).unwrap().modified().unwrap(), modified);
+        // Records until the journal is larger than the snapshot: then it is folded in.
+        let mut folded = false;
+        for i in 0..200 {
+            cp.update_step("topic:t1", Durability::Deferred, |st| st.attempts = i).unwrap().unwrap();
+            if !store.journal_path().exists() {
+                folded = true;
+                break;
+            }
+            assert!(std::fs::metadata(store.journal_path()).unwrap().len() <= snapshot + journal);
+        }
+        assert!(folded, "the journal was folded into a snapshot");
+        let loaded = store.load().unwrap().unwrap();
+        assert_eq!(loaded.steps, cp.snapshot().steps);
+        assert_eq!(cp.update_step("no-such-step", Durability::Now, |_| ()).unwrap(), None);
+        // A walk ends with the state file alone.
+        walk(
+            &g,
+            &cp,
+            runner_of(Arc::default()),
+            Arc::new(RecordingReporter::default()),
+            &fast(),
+            &StopSignal::new(),
+        )
+        .await
+        .unwrap();
+        cp.compact().unwrap();
+        assert!(!store.journal_path().exists());
+        let on_disk: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(store.path()).unwrap()).unwrap();
+        assert!(on_disk["steps"].as_object().unwrap().values().all(|s| s["status"] == "done"));
     }
 }

@@ -239,6 +239,11 @@ impl Diagnostic for PlanDiagnostic {
     }
 }
 
+/// miette's own `read_span` of a `str` reads from the text's start up to the span: O(offset) per
+/// call, and a diagnostic is a few calls, so rendering the 5,000 diagnostics of a 5,000-topic plan
+/// read the text 15,000 times (2.4 s; 40,000 diagnostics in 1 MB: 138 s). Here it reads from the
+/// start of the first context line, found in the file's line index; the line numbers are those
+/// of the whole text.
 impl SourceCode for SourceFile {
     fn read_span<'a>(
         &'a self,
@@ -246,14 +251,23 @@ impl SourceCode for SourceFile {
         context_lines_before: usize,
         context_lines_after: usize,
     ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
-        let inner = self.text.read_span(span, context_lines_before, context_lines_after)?;
+        let starts = self.line_starts();
+        // The line holding the span's start, and the first context line before it; one more,
+        // so that the line break before the span is read as miette reads it (an empty span
+        // right after it belongs to the line it ends).
+        let line = starts.partition_point(|&s| s <= span.offset()).saturating_sub(1);
+        let first = line.saturating_sub(context_lines_before + 1);
+        let skipped = starts[first].min(self.text.len());
+        let rest = &self.text[skipped..];
+        let local = SourceSpan::new((span.offset() - skipped).into(), span.len());
+        let inner = rest.read_span(&local, context_lines_before, context_lines_after)?;
         Ok(Box::new(MietteSpanContents::new_named(
             self.name.clone(),
             inner.data(),
-            *inner.span(),
-            inner.line(),
+            SourceSpan::new((inner.span().offset() + skipped).into(), inner.span().len()),
+            inner.line() + first,
             inner.column(),
-            inner.line_count(),
+            inner.line_count() + first,
         )))
     }
 }
@@ -263,7 +277,7 @@ mod tests {
     use super::*;
 
     fn src(text: &str) -> Arc<SourceFile> {
-        Arc::new(SourceFile { name: "plan.yaml".into(), text: text.into() })
+        Arc::new(SourceFile::new("plan.yaml", text))
     }
 
     #[test]
@@ -313,6 +327,30 @@ mod tests {
             diagnostic_at(&s, Loc { line: 0, column: 0, offset, len: 1 }, Severity::Warning, "x", "m", None);
         assert_eq!((d.line, d.column), (2, 5));
         assert!(!d.is_error());
+    }
+
+    #[test]
+    fn spans_read_from_the_line_index_are_those_miette_reads_from_the_start() {
+        let text = "a: 1\nbé: [x,\r\n  y]\r\rc:\n\n  - \"ü\"\r\nd: 4";
+        let s = src(text);
+        for offset in (0..=text.len()).filter(|&o| text.is_char_boundary(o)) {
+            for len in [0, 1, 3, 9] {
+                let len = len.min(text.len() - offset);
+                let span = SourceSpan::new(offset.into(), len);
+                for (before, after) in [(0, 0), (1, 1), (2, 3), (9, 0)] {
+                    let ours = s.read_span(&span, before, after);
+                    let theirs = text.read_span(&span, before, after);
+                    let (Ok(ours), Ok(theirs)) = (ours, theirs) else { panic!("{offset}+{len}") };
+                    let at = format!("{offset}+{len} ({before}, {after})");
+                    assert_eq!(ours.data(), theirs.data(), "{at}");
+                    assert_eq!(ours.span(), theirs.span(), "{at}");
+                    assert_eq!(ours.line(), theirs.line(), "{at}");
+                    assert_eq!(ours.column(), theirs.column(), "{at}");
+                    assert_eq!(ours.line_count(), theirs.line_count(), "{at}");
+                    assert_eq!(ours.name(), Some("plan.yaml"));
+                }
+            }
+        }
     }
 
     #[test]

@@ -27,11 +27,52 @@ pub struct Loc {
 }
 
 /// The plan file's name (as the user gave it) and its full text, shared by all diagnostics.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct SourceFile {
     pub name: String,
     pub text: String,
+    /// Where each line starts, built on the first rendered diagnostic: miette finds a span's
+    /// lines by reading the text from its start, which made rendering every diagnostic of a
+    /// large plan quadratic (see `diagnostics.rs`).
+    line_starts: std::sync::OnceLock<Vec<usize>>,
 }
+
+impl SourceFile {
+    pub fn new(name: impl Into<String>, text: impl Into<String>) -> Self {
+        SourceFile { name: name.into(), text: text.into(), line_starts: std::sync::OnceLock::new() }
+    }
+
+    /// The byte offset of every line's start, line breaks counted as miette counts them (`\n`,
+    /// `\r\n`, a lone `\r`): `[0, ...]`.
+    pub(crate) fn line_starts(&self) -> &[usize] {
+        self.line_starts.get_or_init(|| {
+            let bytes = self.text.as_bytes();
+            let mut starts = vec![0];
+            let mut i = 0;
+            while i < bytes.len() {
+                match bytes[i] {
+                    b'\r' if bytes.get(i + 1) == Some(&b'\n') => i += 1,
+                    b'\r' | b'\n' => {}
+                    _ => {
+                        i += 1;
+                        continue;
+                    }
+                }
+                i += 1;
+                starts.push(i);
+            }
+            starts
+        })
+    }
+}
+
+impl PartialEq for SourceFile {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name && self.text == other.text
+    }
+}
+
+impl Eq for SourceFile {}
 
 /// A validated migration plan (format version 1).
 #[derive(Debug, Clone)]

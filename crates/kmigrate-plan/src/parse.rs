@@ -36,7 +36,7 @@ impl Parsed {
 /// stop the parse and are reported alone. Every other problem, wrong values of typed keys
 /// (`data`, `loss`, `manual`, `partitions`, ...) included, is reported together.
 pub fn parse(file_name: &str, text: &str) -> Parsed {
-    let src = Arc::new(SourceFile { name: file_name.to_owned(), text: text.to_owned() });
+    let src = Arc::new(SourceFile::new(file_name, text));
     match crate::raw::from_str(text) {
         Err(e) => Parsed { plan: None, diagnostics: vec![crate::yaml_error::convert(&src, &e)] },
         Ok(raw) => {

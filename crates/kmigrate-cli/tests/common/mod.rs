@@ -249,10 +249,12 @@ impl Drop for Background {
     }
 }
 
-/// The state file of the plan `e2e`, if written yet.
+/// The state of the plan `e2e`, if written yet: the state file with its journal replayed, as
+/// apply reads it (while an apply runs, or after a kill, the journal holds the latest step
+/// transitions). Written back to the state file, it replaces both (it names no journal).
 pub fn read_state(dir: &Path) -> Option<serde_json::Value> {
-    let text = std::fs::read_to_string(dir.join(".kmigrate/e2e.state.json")).ok()?;
-    serde_json::from_str(&text).ok()
+    let state = kmigrate_engine::StateStore::new(dir.join(".kmigrate"), "e2e").load().ok()??;
+    serde_json::to_value(state).ok()
 }
 
 /// A step's status in the state file ("pending" when absent).
