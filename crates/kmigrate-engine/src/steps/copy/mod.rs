@@ -124,8 +124,11 @@ pub async fn run(ctx: &Context, h: &StepHandle) -> StepResult {
                 state.bytes += progress.bytes;
                 lag = progress.lag.or(lag);
                 awaiting = progress.awaiting;
+                // Caught up: every partition read to its end, and everything read acknowledged
+                // by the target (so the gate lets producers switch only once the copies are on
+                // the target, before their new records).
                 let all_at_end = partitions.iter().all(|p| progress.at_end.contains(&p.partition));
-                if all_at_end && !state.caught_up {
+                if all_at_end && progress.awaiting == 0 && !state.caught_up {
                     state.caught_up = true;
                     save(h, &state)?;
                 }
