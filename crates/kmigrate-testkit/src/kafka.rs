@@ -24,6 +24,23 @@ use rdkafka::ClientConfig;
 use rdkafka::producer::{BaseProducer, Producer};
 
 use crate::tansu::tail;
+
+/// The first `n` lines of a log that report an error (`ERROR`, `FATAL`, an exception and its
+/// cause): the log's end shows only the shutdown that followed.
+fn first_errors(path: &std::path::Path, n: usize) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| {
+            l.contains("ERROR")
+                || l.contains("FATAL")
+                || l.contains("Exception")
+                || l.starts_with("Caused by")
+        })
+        .take(n)
+        .collect();
+    if lines.is_empty() { "(none)".to_string() } else { lines.join("\n") }
+}
 use crate::tls::TlsFiles;
 
 /// The Apache Kafka version the tests run (the `kafka.version` of `scripts/kafka/pom.xml`; a test
@@ -342,9 +359,10 @@ impl KafkaBroker {
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
                 return Err(format!(
-                    "Kafka (port {}) exited with {status} before answering; its log:\n{}",
+                    "Kafka (port {}) exited with {status} before answering; its first errors:\n{}\nthe end of its log:\n{}",
                     self.internal_port,
-                    tail(&self.log, 60)
+                    first_errors(&self.log, 20),
+                    tail(&self.log, 30)
                 ));
             }
             if started.elapsed() > START_TIMEOUT {
