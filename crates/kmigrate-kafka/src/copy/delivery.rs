@@ -105,6 +105,8 @@ pub(crate) struct DeliveryContext {
     /// Records in flight whose source timestamp a copy cannot keep: (partition, source offset).
     /// Rare (records without a timestamp, or stamped 0).
     pub unstamped: Mutex<std::collections::BTreeSet<(i32, i64)>>,
+    /// Whether `unstamped` ever held a record (the common case, never, then costs no lock).
+    pub any_unstamped: std::sync::atomic::AtomicBool,
 }
 
 impl DeliveryContext {
@@ -114,6 +116,7 @@ impl DeliveryContext {
             acks: Mutex::new(Acks::default()),
             bytes: AtomicU64::new(0),
             unstamped: Mutex::default(),
+            any_unstamped: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -143,7 +146,7 @@ impl ProducerContext for DeliveryContext {
             Ok(m) => m.partition(),
             Err((_, m)) => m.partition(),
         };
-        let unstamped = {
+        let unstamped = self.any_unstamped.load(Ordering::Relaxed) && {
             let mut set = self.unstamped.lock().expect("delivery lock");
             !set.is_empty() && set.remove(&(partition, source_offset))
         };

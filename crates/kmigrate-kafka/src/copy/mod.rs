@@ -454,12 +454,9 @@ impl Worker {
         if !crate::timestamp_kept(timestamp) {
             // The client stamps it with the time of the copy: its delivery must not pass that
             // off as the source's timestamp.
-            self.producer
-                .context()
-                .unstamped
-                .lock()
-                .expect("delivery lock")
-                .insert((m.partition(), m.offset()));
+            let context = self.producer.context();
+            context.unstamped.lock().expect("delivery lock").insert((m.partition(), m.offset()));
+            context.any_unstamped.store(true, std::sync::atomic::Ordering::Relaxed);
         }
         let mut record: BaseRecord<'_, [u8], [u8], usize> =
             BaseRecord::with_opaque_to(&self.topic, m.offset() as usize).partition(m.partition());
