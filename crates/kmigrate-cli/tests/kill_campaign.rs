@@ -256,15 +256,7 @@ async fn outcome(pair: &BrokerPair, n: &Names, dir: &Path) -> Outcome {
 async fn assert_exact_copies(pair: &BrokerPair, n: &Names) {
     for (topic, partitions) in n.topics() {
         for p in 0..partitions {
-            let (a, b) = (read_all(&pair.source, topic, p).await, read_all(&pair.target, topic, p).await);
-            assert_eq!(a.len(), b.len(), "{topic}/{p}: record counts");
-            for (x, y) in a.iter().zip(&b) {
-                assert!(
-                    x.same_content(y, kmigrate_kafka::Fields::All),
-                    "{topic}/{p}: offset {} differs",
-                    x.offset
-                );
-            }
+            assert_exact(&pair.source, &pair.target, topic, p).await;
         }
     }
 }

@@ -17,6 +17,7 @@ use std::collections::VecDeque;
 use kmigrate_kafka::{Cluster, Fields, RecordData, TopicPartition};
 
 use super::context::kafka_error;
+use super::copy::reconcile::read_chunk;
 use crate::offset_map::PartitionMap;
 use crate::walker::StepError;
 
@@ -46,9 +47,6 @@ impl Misaligned {
         }
     }
 }
-
-/// Records read from each side at once.
-const CHUNK: usize = 2_000;
 
 /// Aligns one partition's logs: the offset map of the copies the target holds, or why not.
 pub async fn align(
@@ -103,18 +101,4 @@ pub async fn align(
         Some(s) => Ok(Err(Misaligned::Behind { source_offset: s.offset })),
         None => Ok(Ok(map)),
     }
-}
-
-/// Up to [`CHUNK`] records from `start` on, whatever offsets they are at; empty at the end.
-async fn read_chunk(cluster: &Cluster, p: &TopicPartition, start: i64) -> Result<Vec<RecordData>, StepError> {
-    let (tx, rx) = std::sync::mpsc::channel();
-    let mut n = 0;
-    cluster
-        .scan_partition(p, start, None, super::copy::SCAN_IDLE, move |r| {
-            n += 1;
-            tx.send(r).is_ok() && n < CHUNK
-        })
-        .await
-        .map_err(kafka_error)?;
-    Ok(rx.into_iter().collect())
 }

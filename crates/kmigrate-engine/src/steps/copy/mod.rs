@@ -12,7 +12,7 @@
 
 pub mod digest;
 mod exact;
-mod reconcile;
+pub(crate) mod reconcile;
 mod verify;
 
 use std::collections::BTreeMap;

@@ -23,7 +23,11 @@ const RECONCILE_CHUNK_BYTES: usize = 64 << 20;
 
 /// Reads up to `RECONCILE_CHUNK` records (or `RECONCILE_CHUNK_BYTES`) from `start` on, whatever
 /// offsets they are at; empty at the end of the partition.
-async fn read_chunk(cluster: &Cluster, p: &TopicPartition, start: i64) -> Result<Vec<RecordData>, StepError> {
+pub(crate) async fn read_chunk(
+    cluster: &Cluster,
+    p: &TopicPartition,
+    start: i64,
+) -> Result<Vec<RecordData>, StepError> {
     let (tx, rx) = std::sync::mpsc::channel();
     let (mut n, mut bytes) = (0, 0);
     cluster
