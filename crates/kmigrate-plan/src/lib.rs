@@ -30,6 +30,7 @@
 pub mod codes;
 mod diagnostics;
 mod duration;
+mod loc;
 pub mod model;
 mod parse;
 mod raw;

@@ -40,7 +40,7 @@ pub(crate) struct RawPlan {
     pub version: Option<S<String>>,
     /// The migration's name: lowercase letters, digits, `.`, `_` and `-` (e.g. `orders-to-new`).
     /// It names the checkpoint state (`.kmigrate/<name>.state.json` beside the plan).
-    #[schemars(with = "String", regex(pattern = crate::validate::NAME_PATTERN))]
+    #[schemars(with = "String", regex(pattern = NAME_PATTERN))]
     pub name: Option<S<String>>,
     /// The cluster the topics and consumer groups move away from.
     #[schemars(with = "RawCluster")]
@@ -221,6 +221,10 @@ pub(crate) struct RawTopicMap {
     #[schemars(with = "Option<Pairs>")]
     pub config: Option<S<Pairs>>,
 }
+
+/// What a plan's `name` must match (it names the checkpoint state on disk): validation checks it,
+/// the schema states it.
+pub(crate) const NAME_PATTERN: &str = r"^[a-z0-9._-]+$";
 
 pub(crate) const TOPIC_FIELDS: &[&str] = &["name", "pattern", "partitions", "config"];
 

@@ -7,7 +7,7 @@
 //! (`tests/schema.rs` fails when the checked-in file is stale). The parser reads typed values
 //! leniently (a `Scalar`, converted by semantic validation); the schema states what validation
 //! accepts, from the same tables: [`Choices`] for the choice keys, [`Compression::ALL`] for
-//! `sync.compression`, `validate::NAME_PATTERN` for `name`.
+//! `sync.compression`, `raw::NAME_PATTERN` for `name`.
 //!
 //! The rules between keys that a schema states exactly are stated too: a topic mapping has `name`
 //! or `pattern`; `cutover` has one mode; `sync` goes with `data: synced` and only with it;

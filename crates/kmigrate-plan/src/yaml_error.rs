@@ -7,8 +7,8 @@ use serde_saphyr::{Error as YamlError, MessageFormatter, UserMessageFormatter};
 
 use crate::codes;
 use crate::diagnostics::{PlanDiagnostic, Severity, diagnostic_at};
+use crate::loc::loc_of;
 use crate::model::{Loc, SourceFile};
-use crate::parse::loc_of;
 use crate::suggest::did_you_mean;
 
 /// Converts the (single) deserializer error into a diagnostic with our code, message and help.

@@ -19,13 +19,10 @@ use regex::Regex;
 
 use crate::codes;
 use crate::diagnostics::{PlanDiagnostic, Severity, diagnostic_at};
+use crate::loc::loc_of;
 use crate::model::{Loc, Plan, SourceFile, Template};
-use crate::parse::loc_of;
-use crate::raw::{RawPlan, S};
+use crate::raw::{NAME_PATTERN, RawPlan, S};
 use crate::template::template_problems;
-
-/// What a plan's `name` must match (it names the checkpoint state on disk); the schema says so too.
-pub(crate) const NAME_PATTERN: &str = r"^[a-z0-9._-]+$";
 
 static NAME_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(NAME_PATTERN).expect("static regex"));
 
