@@ -216,20 +216,35 @@ impl Cluster {
 
     /// A short-lived consumer of this cluster (no subscription, no auto commit), for reading records.
     pub(crate) fn consumer(&self, group: Option<&str>) -> Result<BaseConsumer<KContext>> {
+        // Brokers answer a fetch when data is there; tansu waits the full fetch.wait.max.ms every time.
+        self.reader(group.map(str::to_string), false, &[("fetch.wait.max.ms", "100".to_string())])
+    }
+
+    /// The one builder of kmigrate's consumers (record reads, scans, the copy): assigned
+    /// partitions, never subscribed, nothing committed or stored, committed records only, and an
+    /// error instead of a silent jump when an offset is gone. `group` names the consumer (librdkafka's
+    /// assign() needs a group id even when nothing is committed and no group is joined; default
+    /// `kmigrate-reader-<label>`); `partition_eof` reports each partition's end; `tuning` adds the
+    /// caller's fetch and queue sizes.
+    pub(crate) fn reader(
+        &self,
+        group: Option<String>,
+        partition_eof: bool,
+        tuning: &[(&str, String)],
+    ) -> Result<BaseConsumer<KContext>> {
         let config = &self.inner.config;
         let mut extra = vec![
+            ("group.id", group.unwrap_or_else(|| format!("kmigrate-reader-{}", config.label))),
             ("enable.auto.commit", "false".to_string()),
             ("enable.auto.offset.store", "false".to_string()),
-            ("enable.partition.eof", "false".to_string()),
-            // Committed records only, whatever the plan's properties say: what a copy holds.
+            ("enable.partition.eof", partition_eof.to_string()),
+            // Committed records only, whatever the plan's properties say: what a copy holds, and
+            // records of aborted transactions are never copied.
             ("isolation.level", "read_committed".to_string()),
+            // A resume offset the source no longer holds is an error, never a silent jump.
             ("auto.offset.reset", "error".to_string()),
-            // Brokers answer a fetch when data is there; tansu waits the full fetch.wait.max.ms every time.
-            ("fetch.wait.max.ms", "100".to_string()),
         ];
-        // librdkafka's assign() needs a group id even when nothing is committed and no group is joined.
-        let group = group.map_or_else(|| format!("kmigrate-reader-{}", config.label), str::to_string);
-        extra.push(("group.id", group));
+        extra.extend(tuning.iter().cloned());
         config
             .client_config(&extra)
             .create_with_context(KContext::new(&config.label, config.redactor()))

@@ -194,19 +194,17 @@ impl Cluster {
         partitions: &[TopicPartition],
     ) -> Result<BTreeMap<TopicPartition, i64>> {
         self.explain_missing(partitions).await?;
-        self.earliest_unchecked(partitions).await
+        self.offsets_unchecked(partitions, SPEC_EARLIEST, "earliest").await
     }
 
-    async fn earliest_unchecked(
+    /// The offsets a ListOffsets spec (earliest, latest) answers, without the existence check.
+    async fn offsets_unchecked(
         &self,
         partitions: &[TopicPartition],
+        spec: i64,
+        what: &'static str,
     ) -> Result<BTreeMap<TopicPartition, i64>> {
-        Ok(self
-            .list_offsets(partitions, SPEC_EARLIEST, "earliest")
-            .await?
-            .into_iter()
-            .map(|(p, a)| (p, a.offset))
-            .collect())
+        Ok(self.list_offsets(partitions, spec, what).await?.into_iter().map(|(p, a)| (p, a.offset)).collect())
     }
 
     /// The end offset (high watermark) of every partition (one ListOffsets request per leader broker, after
@@ -216,16 +214,7 @@ impl Cluster {
         partitions: &[TopicPartition],
     ) -> Result<BTreeMap<TopicPartition, i64>> {
         self.explain_missing(partitions).await?;
-        self.latest_unchecked(partitions).await
-    }
-
-    async fn latest_unchecked(&self, partitions: &[TopicPartition]) -> Result<BTreeMap<TopicPartition, i64>> {
-        Ok(self
-            .list_offsets(partitions, SPEC_LATEST, "latest")
-            .await?
-            .into_iter()
-            .map(|(p, a)| (p, a.offset))
-            .collect())
+        self.offsets_unchecked(partitions, SPEC_LATEST, "latest").await
     }
 
     /// Earliest and latest of every partition (two ListOffsets requests per leader broker, concurrently,
@@ -242,8 +231,10 @@ impl Cluster {
         &self,
         partitions: &[TopicPartition],
     ) -> Result<BTreeMap<TopicPartition, Watermarks>> {
-        let (earliest, latest) =
-            tokio::try_join!(self.earliest_unchecked(partitions), self.latest_unchecked(partitions))?;
+        let (earliest, latest) = tokio::try_join!(
+            self.offsets_unchecked(partitions, SPEC_EARLIEST, "earliest"),
+            self.offsets_unchecked(partitions, SPEC_LATEST, "latest")
+        )?;
         Ok(earliest
             .into_iter()
             .map(|(p, earliest)| {

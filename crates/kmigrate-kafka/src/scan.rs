@@ -204,21 +204,14 @@ impl Cluster {
     }
 
     fn scan_consumer(&self) -> Result<rdkafka::consumer::BaseConsumer<crate::context::KContext>> {
-        let config = &self.inner.config;
-        let extra = [
-            ("group.id", format!("kmigrate-reader-{}", config.label)),
-            ("enable.auto.commit", "false".to_string()),
-            ("enable.auto.offset.store", "false".to_string()),
-            ("enable.partition.eof", "true".to_string()),
-            // What a copy reads: committed records only (kmigrate's setting wins over the plan's).
-            ("isolation.level", "read_committed".to_string()),
-            ("auto.offset.reset", "error".to_string()),
-            ("fetch.wait.max.ms", "50".to_string()),
-            ("queued.max.messages.kbytes", (16 * 1024).to_string()),
-        ];
-        config
-            .client_config(&extra)
-            .create_with_context(crate::context::KContext::new(&config.label, config.redactor()))
-            .map_err(|e| config.creation_error(&e))
+        // What a copy reads: committed records only (see `Cluster::reader`).
+        self.reader(
+            None,
+            true,
+            &[
+                ("fetch.wait.max.ms", "50".to_string()),
+                ("queued.max.messages.kbytes", (16 * 1024).to_string()),
+            ],
+        )
     }
 }

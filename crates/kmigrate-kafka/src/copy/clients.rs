@@ -68,18 +68,10 @@ pub(crate) fn copy_consumer(
     topic: &str,
     options: &CopyOptions,
 ) -> Result<BaseConsumer<KContext>> {
-    let config = &source.inner.config;
     let sizes = Sizes::of(options);
-    let extra = [
-        ("group.id", format!("kmigrate-copy-{topic}")),
-        ("enable.auto.commit", "false".to_string()),
-        ("enable.auto.offset.store", "false".to_string()),
-        ("enable.partition.eof", "true".to_string()),
-        // Committed records only: records of aborted transactions are never copied (kmigrate's
-        // setting wins over the plan's properties).
-        ("isolation.level", "read_committed".to_string()),
-        // A resume offset the source no longer holds is an error, never a silent jump.
-        ("auto.offset.reset", "error".to_string()),
+    // Committed records only, and an error for a resume offset the source no longer holds (see
+    // `Cluster::reader`).
+    let tuning = [
         // Apache Kafka answers a fetch as soon as it has data (fetch.min.bytes = 1), so this only
         // paces the polling of caught-up partitions (50 fetches a second per broker at most).
         // tansu 0.6 waits the full fetch.wait.max.ms on every fetch and returns about one stored
@@ -95,10 +87,7 @@ pub(crate) fn copy_consumer(
         ("queued.max.messages.kbytes", sizes.consumer_queue_kbytes.to_string()),
         ("check.crcs", "false".to_string()),
     ];
-    config
-        .client_config(&extra)
-        .create_with_context(KContext::new(&config.label, config.redactor()))
-        .map_err(|e| config.creation_error(&e))
+    source.reader(Some(format!("kmigrate-copy-{topic}")), true, &tuning)
 }
 
 pub(crate) fn copy_producer(
