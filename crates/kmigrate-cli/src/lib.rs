@@ -7,6 +7,8 @@ pub mod exit;
 mod logging;
 mod printer;
 mod reporter;
+mod runtime;
+mod words;
 
 use std::process::ExitCode;
 

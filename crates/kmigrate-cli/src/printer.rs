@@ -9,6 +9,7 @@ use miette::{GraphicalReportHandler, GraphicalTheme};
 
 use crate::args::{ColorChoice, OutputFormat};
 
+#[derive(Clone)]
 pub struct Printer {
     pub format: OutputFormat,
     color: bool,
@@ -49,6 +50,13 @@ impl Printer {
         let mut stdout = std::io::stdout().lock();
         let _ = serde_json::to_writer_pretty(&mut stdout, value);
         let _ = writeln!(stdout);
+    }
+
+    /// Where progress bars draw: stderr when it is a terminal, else nowhere (`None`: no bars; their
+    /// lines are written with [`Printer::out`]).
+    pub fn progress_target(&self) -> Option<indicatif::ProgressDrawTarget> {
+        use std::io::IsTerminal;
+        std::io::stderr().is_terminal().then(indicatif::ProgressDrawTarget::stderr)
     }
 
     /// A message for the person at the terminal, on stderr.

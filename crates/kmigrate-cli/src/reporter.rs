@@ -1,26 +1,63 @@
 //! Rendering the engine's events: progress bars on a terminal, plain lines otherwise, JSON
-//! lines with `--output json`.
+//! lines with `--output json`. Every sentence comes from `words`; every byte goes through the
+//! `Printer` (bars draw to the target it hands out).
 
 use std::collections::HashMap;
-use std::io::Write;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use kmigrate_engine::{Event, Reporter};
+use owo_colors::OwoColorize;
 
-/// JSON lines on stdout, one event per line, for scripts. Each event also carries when it
-/// happened (`at`, RFC 3339 with milliseconds, and `elapsed_ms` since apply began) and the end of a
-/// step its run's duration (`duration_ms`, since its `step_started`): the time breakdown of an
-/// apply.
+use crate::printer::Printer;
+use crate::words;
+
+/// JSON lines on stdout, one event per line, for scripts. Each event carries its typed fields
+/// (`result`, `pause`, `wait`, `detail`, `warning`) and their words (`summary`, `reason` and
+/// `resume`, `reason`, `message`, `message`), then when it happened (`at`, RFC 3339 with
+/// milliseconds, and `elapsed_ms` since apply began) and, at the end of a step, its run's
+/// duration (`duration_ms`, since its `step_started`): the time breakdown of an apply.
 pub struct JsonLines {
+    printer: Printer,
+    plan_file: String,
     started: std::time::Instant,
     steps: Mutex<HashMap<String, std::time::Instant>>,
 }
 
 impl JsonLines {
-    pub fn new() -> Self {
-        JsonLines { started: std::time::Instant::now(), steps: Mutex::new(HashMap::new()) }
+    pub fn new(printer: Printer, plan_file: impl Into<String>) -> Self {
+        JsonLines {
+            printer,
+            plan_file: plan_file.into(),
+            started: std::time::Instant::now(),
+            steps: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+/// An event's JSON line without its closing brace: the event's own fields first, in their order
+/// (`event` leads), then their words.
+fn json_fields(event: &Event, plan_file: &str) -> String {
+    let text = serde_json::to_string(event).expect("events serialize");
+    let mut line = text.strip_suffix('}').expect("an event is a JSON object").to_string();
+    for (name, words) in worded(event, plan_file) {
+        line.push_str(&format!(",\"{name}\":{}", serde_json::Value::String(words)));
+    }
+    line
+}
+
+/// The words of an event's typed fields, as JSON fields (name, text).
+fn worded(event: &Event, plan_file: &str) -> Vec<(&'static str, String)> {
+    match event {
+        Event::StepDone { result, .. } => vec![("summary", words::summary(result))],
+        Event::StepPaused { pause, .. } => {
+            vec![("reason", words::pause(pause)), ("resume", words::resume(pause, plan_file))]
+        }
+        Event::StepWaiting { wait, .. } => vec![("reason", words::wait(wait))],
+        Event::StepProgress { detail: Some(d), .. } => vec![("message", words::progress(d))],
+        Event::Warning { warning, .. } => vec![("message", words::warning(warning))],
+        _ => Vec::new(),
     }
 }
 
@@ -40,31 +77,27 @@ impl Reporter for JsonLines {
                 _ => None,
             }
         };
-        // The event's own fields first, in their order (`event` leads), then the times.
-        let text = serde_json::to_string(&event).expect("events serialize");
-        let body = text.strip_suffix('}').expect("an event is a JSON object");
+        let line = json_fields(&event, &self.plan_file);
         let at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         let elapsed = (now - self.started).as_millis();
         let duration = duration.map_or(String::new(), |d| format!(",\"duration_ms\":{}", d.as_millis()));
-        let _ =
-            writeln!(std::io::stdout().lock(), "{body},\"at\":\"{at}\",\"elapsed_ms\":{elapsed}{duration}}}");
+        self.printer.out(format!("{line},\"at\":\"{at}\",\"elapsed_ms\":{elapsed}{duration}}}"));
     }
 }
 
 /// Human output: a line per step transition on stdout; on a terminal, a live bar per running step.
 pub struct Human {
+    printer: Printer,
+    plan_file: String,
+    color: bool,
     bars: Option<MultiProgress>,
     running: Mutex<HashMap<String, ProgressBar>>,
 }
 
 impl Human {
-    pub fn new(color: bool) -> Self {
-        use std::io::IsTerminal;
-        let bars = std::io::stderr()
-            .is_terminal()
-            .then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
-        let _ = color;
-        Human { bars, running: Mutex::new(HashMap::new()) }
+    pub fn new(printer: Printer, plan_file: impl Into<String>, color: bool) -> Self {
+        let bars = printer.progress_target().map(MultiProgress::with_draw_target);
+        Human { printer, plan_file: plan_file.into(), color, bars, running: Mutex::new(HashMap::new()) }
     }
 
     fn line(&self, text: String) {
@@ -72,9 +105,19 @@ impl Human {
             Some(m) => {
                 let _ = m.println(text);
             }
-            None => {
-                let _ = writeln!(std::io::stdout().lock(), "{text}");
-            }
+            None => self.printer.out(text),
+        }
+    }
+
+    /// A line's mark, colored when colors are on.
+    fn mark(&self, mark: &str, kind: Mark) -> String {
+        if !self.color {
+            return mark.to_string();
+        }
+        match kind {
+            Mark::Done => mark.green().to_string(),
+            Mark::Failed => mark.red().to_string(),
+            Mark::Attention => mark.yellow().to_string(),
         }
     }
 
@@ -116,73 +159,111 @@ fn bar_style() -> ProgressStyle {
 
 impl Reporter for Human {
     fn report(&self, event: Event) {
-        match event {
-            Event::ApplyStarted { plan, steps, already_done } => {
-                let resumed =
-                    if already_done > 0 { format!(", {already_done} already done") } else { String::new() };
-                self.line(format!("Applying plan {plan}: {steps} steps{resumed}"));
-            }
-            Event::LockTakenOver { holder } => {
-                self.line(format!("warning: took over a stale lock left by a dead apply ({holder})"));
-            }
-            Event::StepSkipped { .. } => {}
-            Event::StepStarted { step, attempt } => {
-                if attempt > 1 {
-                    self.line(format!("  … {step} (attempt {attempt})"));
-                }
-                if let Some(bar) = self.bar_for(&step) {
+        // A running step's progress and waits show on its bar when there are bars.
+        match &event {
+            Event::StepStarted { step, .. } => {
+                if let Some(bar) = self.bar_for(step) {
                     bar.set_message("running");
                 }
             }
-            Event::StepProgress { step, done, total, unit, message } => {
-                if let Some(bar) = self.bar_for(&step) {
+            Event::StepProgress { step, done, total, unit, detail } => {
+                if let Some(bar) = self.bar_for(step) {
                     match total {
                         Some(total) => {
                             bar.set_style(bar_style());
-                            bar.set_length(total);
-                            bar.set_position(done);
+                            bar.set_length(*total);
+                            bar.set_position(*done);
                         }
-                        None => bar.set_position(done),
+                        None => bar.set_position(*done),
                     }
-                    bar.set_message(message.unwrap_or(unit));
-                } else if let Some(message) = message {
-                    self.line(format!("  … {step}: {message}"));
+                    bar.set_message(detail.as_ref().map_or_else(|| unit.clone(), words::progress));
+                    return;
                 }
             }
-            Event::StepWaiting { step, reason } => match self.bar_for(&step) {
-                Some(bar) => bar.set_message(format!("waiting: {reason}")),
-                None => self.line(format!("  … {step}: waiting: {reason}")),
-            },
-            Event::StepDone { step, summary } => {
-                self.finish(&step);
-                self.line(format!("  ✓ {step}: {summary}"));
+            Event::StepWaiting { step, wait } => {
+                if let Some(bar) = self.bar_for(step) {
+                    bar.set_message(format!("waiting: {}", words::wait(wait)));
+                    return;
+                }
             }
-            Event::StepRetrying { step, error, retry_in_ms } => {
-                self.line(format!("  ↻ {step}: {error} (retrying in {:.1}s)", retry_in_ms as f64 / 1000.0));
-            }
-            Event::StepFailed { step, error } => {
-                self.finish(&step);
-                self.line(format!("  ✗ {step}: {error}"));
-            }
-            Event::StepPaused { step, reason, resume } => {
-                self.finish(&step);
-                self.line(format!("  ⏸ {step}: {reason}\n    to continue: {resume}"));
-            }
-            Event::Warning { step, message } => match step {
-                Some(step) => self.line(format!("  warning: {step}: {message}")),
-                None => self.line(format!("warning: {message}")),
-            },
-            Event::ApplyFinished { outcome, done, failed, pending } => {
+            Event::StepDone { step, .. }
+            | Event::StepFailed { step, .. }
+            | Event::StepPaused { step, .. } => self.finish(step),
+            Event::ApplyFinished { .. } => {
                 for (_, bar) in self.running.lock().expect("bars lock").drain() {
                     bar.finish_and_clear();
                 }
+            }
+            _ => {}
+        }
+        if let Some(text) = self.text(&event) {
+            self.line(text);
+        }
+    }
+}
+
+/// How a line's mark is colored.
+#[derive(Clone, Copy)]
+enum Mark {
+    Done,
+    Failed,
+    Attention,
+}
+
+impl Human {
+    /// The line an event prints (none for a skipped step, nor for a first start), without bars.
+    fn text(&self, event: &Event) -> Option<String> {
+        Some(match event {
+            Event::ApplyStarted { plan, steps, already_done } => {
+                let resumed =
+                    if *already_done > 0 { format!(", {already_done} already done") } else { String::new() };
+                format!("Applying plan {plan}: {steps} steps{resumed}")
+            }
+            Event::LockTakenOver { holder } => format!(
+                "{}: took over a stale lock left by a dead apply ({holder})",
+                self.mark("warning", Mark::Attention)
+            ),
+            Event::StepSkipped { .. } => return None,
+            Event::StepStarted { step, attempt } if *attempt > 1 => format!("  … {step} (attempt {attempt})"),
+            Event::StepStarted { .. } => return None,
+            Event::StepProgress { step, detail, .. } => {
+                format!("  … {step}: {}", words::progress(detail.as_ref()?))
+            }
+            Event::StepWaiting { step, wait } => format!("  … {step}: waiting: {}", words::wait(wait)),
+            Event::StepDone { step, result } => {
+                format!("  {} {step}: {}", self.mark("✓", Mark::Done), words::summary(result))
+            }
+            Event::StepRetrying { step, error, retry_in_ms } => format!(
+                "  {} {step}: {error} (retrying in {:.1}s)",
+                self.mark("↻", Mark::Attention),
+                *retry_in_ms as f64 / 1000.0
+            ),
+            Event::StepFailed { step, error } => {
+                format!("  {} {step}: {error}", self.mark("✗", Mark::Failed))
+            }
+            Event::StepPaused { step, pause } => format!(
+                "  {} {step}: {}\n    to continue: {}",
+                self.mark("⏸", Mark::Attention),
+                words::pause(pause),
+                words::resume(pause, &self.plan_file)
+            ),
+            Event::Warning { step: Some(step), warning } => {
+                format!("  {}: {step}: {}", self.mark("warning", Mark::Attention), words::warning(warning))
+            }
+            Event::Warning { step: None, warning } => {
+                format!("{}: {}", self.mark("warning", Mark::Attention), words::warning(warning))
+            }
+            Event::ApplyFinished { outcome, done, failed, pending } => {
                 let what = match outcome {
                     kmigrate_engine::Outcome::Done => "done",
                     kmigrate_engine::Outcome::Paused => "paused",
                     kmigrate_engine::Outcome::Failed => "failed",
                 };
-                self.line(format!("Apply {what}: {done} steps done, {failed} failed, {pending} pending"));
+                format!("Apply {what}: {done} steps done, {failed} failed, {pending} pending")
             }
-        }
+        })
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -12,6 +12,7 @@
 //! marks, the values and the exit codes.
 
 mod common;
+mod requests;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -19,6 +20,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use common::{kmigrate, seed_values};
 use kmigrate_kafka::TopicPartition;
 use kmigrate_testkit::{BrokerPair, Engine, SeedRecord, TestCluster};
+use requests::{Seeding, count_requests, seed_for_requests, table};
 
 /// The cutover of the seeded plans: 2026-01-01T00:00:00Z, in ms.
 const T_MS: i64 = 1_767_225_600_000;
@@ -377,18 +379,26 @@ async fn steps_done_by_an_earlier_apply_are_marked_and_the_copy_counts_what_is_l
     for step in graph.steps() {
         state.steps.insert(step.id.to_string(), StepState::new(step.fingerprint(), step.definition.clone()));
     }
-    let mut set = |id: &str, status: StepStatus, summary: Option<&str>, outputs: serde_json::Value| {
-        let st = state.steps.get_mut(id).unwrap();
-        st.status = status;
-        st.attempts = 1;
-        st.summary = summary.map(str::to_string);
-        st.outputs = outputs;
-    };
-    set("preflight", StepStatus::Done, Some("source and target reachable"), serde_json::Value::Null);
+    // Summaries as an older kmigrate recorded them (text) and as steps report them now (typed).
+    use kmigrate_engine::{RecordedSummary, StepSummary, TopicDone};
+    let mut set =
+        |id: &str, status: StepStatus, summary: Option<RecordedSummary>, outputs: serde_json::Value| {
+            let st = state.steps.get_mut(id).unwrap();
+            st.status = status;
+            st.attempts = 1;
+            st.summary = summary;
+            st.outputs = outputs;
+        };
+    set(
+        "preflight",
+        StepStatus::Done,
+        Some(RecordedSummary::Text("source and target reachable".into())),
+        serde_json::Value::Null,
+    );
     set(
         &format!("topic:{orders}"),
         StepStatus::Done,
-        Some("created with 2 partitions, 0 configs"),
+        Some(StepSummary::Topic { change: TopicDone::Created { partitions: 2, configs: 0 } }.into()),
         serde_json::Value::Null,
     );
     let mut copied = PartitionMap::default();
@@ -530,97 +540,6 @@ fn a_missing_variable_stops_plan_before_connecting_but_not_offline() {
 
 // --- requests per broker ----------------------------------------------------------------------
 
-/// Requests sent by `plan`'s two clients, by cluster, protocol API and broker node id.
-type Requests = std::collections::BTreeMap<(String, String, i32), u64>;
-
-/// Seeds `topics` topics of `partitions` partitions on both clusters (one old record per
-/// partition, as an external tool would have copied it) and `groups` strict groups reading every
-/// topic; writes the plan (data synced externally, cutover passed: by-time lookups happen).
-async fn seed_for_requests(
-    s: &Seeded,
-    label: &str,
-    topics: usize,
-    partitions: i32,
-    groups: usize,
-) -> PathBuf {
-    let names: Vec<String> = (0..topics).map(|i| s.n(&format!("{label}{i:03}"))).collect();
-    for c in [s.source(), s.target()] {
-        for chunk in names.chunks(50) {
-            c.create_topics(chunk, partitions, &[]).await;
-        }
-        let producer = c.producer();
-        for t in &names {
-            let records: Vec<SeedRecord> = (0..partitions)
-                .map(|p| SeedRecord::new(p).key("k").value("old").timestamp(T_MS - HOUR))
-                .collect();
-            kmigrate_testkit::produce_with(&producer, t, &records).await;
-        }
-    }
-    let mut yaml = String::from("topics:\n");
-    for t in &names {
-        yaml.push_str(&format!("  - {t}\n"));
-    }
-    yaml.push_str("data: synced\nsync: { by: external }\ncutover:\n  at: \"2026-01-01T00:00:00Z\"\nconsumers:\n  defaults: { offsets: broker-managed, loss: strict }\n  groups:\n");
-    for g in 0..groups {
-        let group = s.n(&format!("{label}-group{g:02}"));
-        // One committed partition per topic: the group reads every topic.
-        let offsets: Vec<(&str, i32, i64)> = names.iter().map(|t| (t.as_str(), 0, 1)).collect();
-        s.source().commit_group_offsets(&group, &offsets).await;
-        yaml.push_str(&format!("    - id: {group}\n"));
-    }
-    s.plan(&format!("{label}.yaml"), label, &yaml)
-}
-
-/// Runs the preview once, with clients that count their requests (librdkafka statistics).
-async fn count_requests(s: &Seeded, plan_path: &Path) -> (Requests, std::time::Duration) {
-    use kmigrate_engine::preview::{PreviewInput, preview};
-    use kmigrate_kafka::{Cluster, ConnectOptions};
-    let plan = kmigrate_plan::load(plan_path).unwrap().plan.unwrap();
-    let options = ConnectOptions::new(std::time::Duration::from_secs(10))
-        .statistics_interval(std::time::Duration::from_millis(50));
-    // No KIP-714 telemetry requests: they come on librdkafka's schedule, not plan's.
-    let config = |c: &TestCluster| c.config().with_property("enable.metrics.push", "false");
-    let source = Cluster::connect_with(config(s.source()), options.clone()).await.unwrap();
-    let target = Cluster::connect_with(config(s.target()), options).await.unwrap();
-    // Open the connections to the brokers (not only the bootstrap one) before counting.
-    for c in [&source, &target] {
-        c.metadata().await.unwrap();
-    }
-    let stats = |c: &Cluster| {
-        let c = c.clone();
-        async move { c.fresh_request_stats(std::time::Duration::from_secs(5)).await.expect("statistics") }
-    };
-    let before = (stats(&source).await, stats(&target).await);
-    let input = PreviewInput { plan: &plan, plan_dir: s.dir.path(), state: None, now: chrono::Utc::now() };
-    let started = std::time::Instant::now();
-    let preview = preview(&input, Some((&source, &target))).await.unwrap();
-    let took = started.elapsed();
-    assert_eq!(preview.summary.impossible, 0, "{:#?}", preview.steps.iter().find(|s| !s.problems.is_empty()));
-    let after = (stats(&source).await, stats(&target).await);
-    let mut out = Requests::new();
-    for (label, a, b) in [("source", &after.0, &before.0), ("target", &after.1, &before.1)] {
-        let sent = a.since(b);
-        let apis: std::collections::BTreeSet<&String> =
-            sent.brokers.values().flat_map(|br| br.requests.keys()).collect();
-        // Connection housekeeping (a broker connection opened or re-opened) is not plan's doing.
-        for api in apis.into_iter().filter(|a| !HOUSEKEEPING.contains(&a.as_str())) {
-            for (node, n) in sent.per_node(api) {
-                if n > 0 {
-                    out.insert((label.to_string(), api.clone(), node), n);
-                }
-            }
-        }
-    }
-    (out, took)
-}
-
-const HOUSEKEEPING: [&str; 5] =
-    ["ApiVersion", "SaslHandshake", "SaslAuthenticate", "GetTelemetrySubscriptions", "PushTelemetry"];
-
-fn table(r: &Requests) -> String {
-    r.iter().map(|((c, api, node), n)| format!("{c:<7} broker {node:>2}  {api:<22} {n}\n")).collect()
-}
-
 /// The number of requests per broker does not depend on the number of partitions.
 #[tokio::test(flavor = "multi_thread")]
 async fn plan_requests_per_broker_do_not_grow_with_partitions() {
@@ -653,23 +572,20 @@ async fn plan_requests_per_broker_do_not_grow_with_partitions() {
     }
 }
 
-/// The measurement of BENCHMARKS.md ("kmigrate plan: requests per broker"): 200 topics x 10
-/// partitions and 50 groups, against 200 topics x 1 partition. Slow to seed (tansu SQLite), so
-/// run explicitly:
-/// `cargo test -p kmigrate-cli --test plan -- --ignored --nocapture plan_requests_at_scale`
-#[tokio::test(flavor = "multi_thread")]
-#[ignore]
-async fn plan_requests_at_scale() {
-    let s = Seeded::start();
-    let started = std::time::Instant::now();
-    let one = seed_for_requests(&s, "one", 200, 1, 50).await;
-    let ten = seed_for_requests(&s, "ten", 200, 10, 50).await;
-    println!("seeded in {:?}", started.elapsed());
-    let (small, t1) = count_requests(&s, &one).await;
-    let (large, t10) = count_requests(&s, &ten).await;
-    println!("200 topics x 1 partition, 50 groups ({t1:?}):\n{}", table(&small));
-    println!("200 topics x 10 partitions, 50 groups ({t10:?}):\n{}", table(&large));
-    if s.single_brokers() {
-        assert_eq!(small, large, "requests per broker changed with the partition count");
+impl Seeding for Seeded {
+    fn source(&self) -> &TestCluster {
+        &self.pair.source
+    }
+    fn target(&self) -> &TestCluster {
+        &self.pair.target
+    }
+    fn name(&self, name: &str) -> String {
+        self.n(name)
+    }
+    fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+    fn write_plan(&self, file: &str, name: &str, body: &str) -> PathBuf {
+        self.plan(file, name, body)
     }
 }

@@ -18,11 +18,11 @@ use crate::step::{Step, StepId};
 pub type Expansion = BTreeMap<String, Vec<String>>;
 
 /// A topic the graph handles, with the plan entry that governs it.
-struct TopicEntry<'a> {
-    name: String,
-    spec: &'a TopicSpec,
+pub struct TopicEntry<'a> {
+    pub name: String,
+    pub spec: &'a TopicSpec,
     /// The pattern it came from, when it was not named explicitly.
-    pattern: Option<String>,
+    pub pattern: Option<String>,
 }
 
 /// Compiles `plan` into a sealed DAG. `expansion` gives the topics each pattern matched; a
@@ -147,7 +147,7 @@ pub fn compile(plan: &Plan, expansion: &Expansion) -> Result<StepGraph, GraphErr
 
 /// The concrete topics: named ones first (plan order), then each pattern's matches that no
 /// earlier entry claimed. A topic matched by several patterns belongs to the first.
-fn concrete_topics<'a>(plan: &'a Plan, expansion: &Expansion) -> Vec<TopicEntry<'a>> {
+pub fn concrete_topics<'a>(plan: &'a Plan, expansion: &Expansion) -> Vec<TopicEntry<'a>> {
     let mut seen = BTreeSet::new();
     let mut out = Vec::new();
     for spec in &plan.topics {

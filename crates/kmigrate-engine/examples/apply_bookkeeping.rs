@@ -88,7 +88,9 @@ impl RunnerFactory for Steps {
         Arc::new(move |h: StepHandle| -> BoxFuture<'static, StepResult> {
             assert!(!must_not_run, "step {} ran in the no-op apply", h.id());
             let outputs = outputs(&h);
-            Box::pin(async move { Ok(StepOutcome::Done { outputs, summary: "done".into() }) })
+            Box::pin(async move {
+                Ok(StepOutcome::Done { outputs, summary: kmigrate_engine::StepSummary::Synced })
+            })
         })
     }
 }

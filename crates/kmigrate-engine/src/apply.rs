@@ -77,19 +77,17 @@ pub async fn apply(
         return Err(ApplyError::PlanChanged(changed));
     }
     for (step, why) in crate::replan::reruns(&graph, &state) {
-        let message = match why {
-            crate::replan::Rerun::Changed => {
-                "the plan changed under this done step; --replan given: it runs again and decides anew"
-                    .to_string()
-            }
-            crate::replan::Rerun::Downstream(of) => {
-                format!("depends on {of}, which changed; --replan given: it runs again and decides anew")
-            }
+        let because_of = match why {
+            crate::replan::Rerun::Changed => None,
+            crate::replan::Rerun::Downstream(of) => Some(of),
         };
-        reporter.report(Event::Warning { step: Some(step), message });
+        reporter.report(Event::Warning {
+            step: Some(step),
+            warning: crate::facts::StepWarning::Rerun { because_of },
+        });
     }
     let reconciled = reconcile(&graph, &mut state);
-    let forgot = forget_run_facts(&mut state);
+    let forgot = forget_run_facts(&mut state).map_err(|e| ApplyError::Internal(e.to_string()))?;
     let done =
         graph.steps().filter(|s| state.step(&s.id.to_string()).is_some_and(|s| s.status == StepStatus::Done));
     reporter.report(Event::ApplyStarted {
@@ -140,7 +138,7 @@ pub fn changed_steps(graph: &StepGraph, state: &State) -> Vec<ChangedStep> {
         .steps()
         .filter_map(|step| {
             let st = state.step(&step.id.to_string())?;
-            (st.status == StepStatus::Done && st.fingerprint != step.fingerprint()).then(|| ChangedStep {
+            crate::replan::done_but_changed(step, st).then(|| ChangedStep {
                 step: step.id.to_string(),
                 before: st.definition.clone(),
                 after: step.definition.clone(),
@@ -159,18 +157,21 @@ fn reconcile(graph: &StepGraph, state: &mut State) -> bool {
 /// Facts that hold only for the run that recorded them: a copy that caught up with the source in
 /// an earlier run says nothing of now (producers may have written since), and the cutover gate
 /// must wait for this run's copies to catch up. Returns whether `state` changed.
-fn forget_run_facts(state: &mut State) -> bool {
+fn forget_run_facts(state: &mut State) -> Result<bool, OutputsError> {
     let mut changed = false;
     for (id, st) in state.steps.iter_mut() {
-        if id.starts_with("copy:")
+        if id.split_once(':').is_some_and(|(kind, _)| kind == StepKind::Copy.as_str())
             && st.status != StepStatus::Done
-            && let Some(outputs) = st.outputs.as_object_mut()
         {
-            let was = outputs.insert("caught_up".into(), serde_json::Value::Bool(false));
-            changed |= was != Some(serde_json::Value::Bool(false));
+            let mut copy = crate::outputs::copy_in(id, &st.outputs)?;
+            if copy.caught_up {
+                copy.caught_up = false;
+                st.outputs = crate::outputs::copy_value(&copy);
+                changed = true;
+            }
         }
     }
-    changed
+    Ok(changed)
 }
 
 /// The recorded expansion, plus the topics every done expand step of `graph` recorded.

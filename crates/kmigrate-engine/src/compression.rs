@@ -18,13 +18,13 @@
 //! happens (a plan-wide codec that differs from a topic's).
 
 use kmigrate_plan::Compression;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The codec of the copy when neither the plan nor the target topic names one.
 pub const DEFAULT: Compression = Compression::Lz4;
 
 /// Why the copy uses its codec.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum CompressionReason {
     /// `sync.compression` in the plan.
@@ -36,13 +36,13 @@ pub enum CompressionReason {
 }
 
 /// The codec `copy:<t>` writes with, and why.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CopyCompression {
-    #[serde(serialize_with = "codec_name")]
+    #[serde(serialize_with = "codec_name", deserialize_with = "named_codec")]
     pub codec: Compression,
     pub reason: CompressionReason,
     /// The codec the broker stores instead (the target topic names another one).
-    #[serde(serialize_with = "opt_codec_name")]
+    #[serde(serialize_with = "opt_codec_name", deserialize_with = "opt_named_codec", default)]
     pub recompressed_to: Option<Compression>,
 }
 
@@ -72,6 +72,20 @@ fn opt_codec_name<S: serde::Serializer>(c: &Option<Compression>, s: S) -> Result
         Some(c) => s.serialize_some(c.as_str()),
         None => s.serialize_none(),
     }
+}
+
+fn named_codec<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Compression, D::Error> {
+    let name = String::deserialize(d)?;
+    Compression::from_name(&name).ok_or_else(|| serde::de::Error::custom(format!("unknown codec {name}")))
+}
+
+fn opt_named_codec<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Compression>, D::Error> {
+    Option::<String>::deserialize(d)?
+        .map(|name| {
+            Compression::from_name(&name)
+                .ok_or_else(|| serde::de::Error::custom(format!("unknown codec {name}")))
+        })
+        .transpose()
 }
 
 /// The codec a topic's `compression.type` stores batches in: `None` for `producer` (whatever the

@@ -1,7 +1,11 @@
 //! Typed events the executor reports while it works. The CLI renders them (progress bars on a
-//! terminal, plain lines otherwise, JSON lines with `--output json`); the engine never prints.
+//! terminal, plain lines otherwise, JSON lines with `--output json`); the engine never prints,
+//! and no event holds a sentence: steps report facts ([`crate::facts`]), the CLI words them.
+//! (A failure's `error` is the error's own message.)
 
 use serde::Serialize;
+
+use crate::facts::{PauseReason, ProgressDetail, StepSummary, StepWarning, WaitReason};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
@@ -24,7 +28,7 @@ pub enum Event {
         step: String,
         attempt: u32,
     },
-    /// Work done so far; `total` when known. `unit` is "records", "partitions", "lag", ...
+    /// Work done so far; `total` when known. `unit` is "records", "s idle", ...
     StepProgress {
         step: String,
         done: u64,
@@ -32,16 +36,16 @@ pub enum Event {
         total: Option<u64>,
         unit: String,
         #[serde(skip_serializing_if = "Option::is_none")]
-        message: Option<String>,
+        detail: Option<ProgressDetail>,
     },
-    /// The step waits for something outside kmigrate (a drain, an idle source).
+    /// The step waits for something outside kmigrate (a cutover time, copies catching up).
     StepWaiting {
         step: String,
-        reason: String,
+        wait: WaitReason,
     },
     StepDone {
         step: String,
-        summary: String,
+        result: StepSummary,
     },
     /// A transient error; the step is tried again after `retry_in_ms`.
     StepRetrying {
@@ -53,16 +57,15 @@ pub enum Event {
         step: String,
         error: String,
     },
-    /// The step stopped at a gate or a wait timed out; `resume` says how to continue.
+    /// The step stopped at a gate or a wait timed out; the reason says how to continue.
     StepPaused {
         step: String,
-        reason: String,
-        resume: String,
+        pause: PauseReason,
     },
     Warning {
         #[serde(skip_serializing_if = "Option::is_none")]
         step: Option<String>,
-        message: String,
+        warning: StepWarning,
     },
     ApplyFinished {
         outcome: Outcome,

@@ -9,11 +9,13 @@ pub mod apply;
 pub mod checkpoint;
 pub mod compression;
 pub mod events;
+pub mod facts;
 pub mod lock;
 pub mod offset_map;
 pub mod outputs;
 pub mod preview;
 pub mod replan;
+pub mod rules;
 pub mod state;
 pub mod steps;
 pub mod strategy;
@@ -23,6 +25,10 @@ pub mod walker;
 pub use apply::{ApplyError, ApplyOptions, ChangedStep, RunnerFactory, apply};
 pub use checkpoint::{Checkpoint, Durability};
 pub use events::{Event, NullReporter, Outcome, RecordingReporter, Reporter};
+pub use facts::{
+    Applied, Checked, ClusterSeen, CopiesVerified, CopyRun, CutoverSource, Late, PauseReason, ProgressDetail,
+    RecordedSummary, StepSummary, StepWarning, TopicDone, WaitReason,
+};
 pub use lock::{LockError, LockInfo, PlanLock};
 pub use outputs::{OutputsError, load as load_state};
 pub use state::{State, StateError, StateStore, StepState, StepStatus};

@@ -14,9 +14,86 @@ use kmigrate_dag::StepKind;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use std::collections::BTreeMap;
+
+use kmigrate_kafka::TopicPartition;
+use serde::{Deserialize, Serialize};
+
+use crate::offset_map::PartitionMap;
 use crate::state::{State, StateError, StateStore};
-use crate::steps::copy::CopyState;
-use crate::steps::offsets::Decided;
+use crate::steps::copy::digest;
+use crate::strategy::Rule;
+
+// --- the typed outputs ---------------------------------------------------------------------------
+
+/// The checkpointed state of one topic's copy.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CopyState {
+    /// Keyed by partition number.
+    pub partitions: BTreeMap<i32, PartitionMap>,
+    #[serde(default)]
+    pub bytes: u64,
+    /// Every partition has been copied to its end at least once: the copy keeps up with the
+    /// source, so producers can be switched (the manual cutover gate waits for this).
+    #[serde(default)]
+    pub caught_up: bool,
+    /// Per partition, digests of the records the target acknowledged, for verify (see
+    /// [`digest`](crate::steps::copy::digest)). Records a resumed copy found on the target have none.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub digests: BTreeMap<i32, digest::PartitionDigest>,
+    /// The codec this copy writes with (the last run's; see [`crate::compression`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compression: Option<String>,
+}
+
+impl CopyState {
+    pub fn copied(&self) -> u64 {
+        self.partitions.values().map(PartitionMap::copied).sum()
+    }
+}
+
+/// What the step decided, as saved in the checkpoint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Decided {
+    pub rule: Rule,
+    pub cutover_time: String,
+    pub partitions: Vec<PartitionDecision>,
+    /// Copied records the group will read again (exact translation with interleaved records).
+    #[serde(default)]
+    pub duplicates: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PartitionDecision {
+    pub topic: String,
+    pub partition: i32,
+    /// `None`: left without a committed offset (see `strategy::Decision`).
+    #[serde(default)]
+    pub offset: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+impl Decided {
+    /// The offsets to commit or export (partitions left uncommitted are not in it).
+    pub fn offsets(&self) -> BTreeMap<TopicPartition, i64> {
+        self.partitions
+            .iter()
+            .filter_map(|p| Some((TopicPartition::new(p.topic.clone(), p.partition), p.offset?)))
+            .collect()
+    }
+
+    /// Partitions left without a committed offset.
+    pub fn uncommitted(&self) -> Vec<TopicPartition> {
+        self.partitions
+            .iter()
+            .filter(|p| p.offset.is_none())
+            .map(|p| TopicPartition::new(p.topic.clone(), p.partition))
+            .collect()
+    }
+}
+
+// --- reading them --------------------------------------------------------------------------------
 
 /// Recorded outputs that cannot be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -64,6 +141,11 @@ pub fn copy(state: &State, topic: &str) -> Result<CopyState, OutputsError> {
 /// The copy state in the outputs of the copy step `step`.
 pub fn copy_in(step: &str, outputs: &Value) -> Result<CopyState, OutputsError> {
     Ok(parse::<CopyState>(step, outputs)?.unwrap_or_default())
+}
+
+/// The outputs recording `copy` (what the copy step saves).
+pub fn copy_value(copy: &CopyState) -> Value {
+    serde_json::to_value(copy).expect("a copy state serializes")
 }
 
 /// The offsets decided for `group`, if its `offsets:` step recorded them.

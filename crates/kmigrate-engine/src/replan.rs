@@ -9,9 +9,16 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use kmigrate_dag::{StepGraph, StepKind};
+use kmigrate_dag::{Step, StepGraph, StepKind};
 
-use crate::state::{State, StepStatus};
+use crate::state::{State, StepState, StepStatus};
+
+/// The rule: a step is done but its definition changed when its recorded fingerprint is not the
+/// plan's now. Apply refuses such a step without `--replan`, `status` marks it, and the dry run
+/// says so (through [`reruns`]).
+pub fn done_but_changed(step: &Step, recorded: &StepState) -> bool {
+    recorded.status == StepStatus::Done && recorded.fingerprint != step.fingerprint()
+}
 
 /// Why a done step runs again.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,10 +36,7 @@ pub fn reruns(graph: &StepGraph, state: &State) -> BTreeMap<String, Rerun> {
     let mut queue = VecDeque::new();
     for step in graph.steps() {
         let id = step.id.to_string();
-        if state
-            .step(&id)
-            .is_some_and(|s| s.status == StepStatus::Done && s.fingerprint != step.fingerprint())
-        {
+        if state.step(&id).is_some_and(|s| done_but_changed(step, s)) {
             out.insert(id.clone(), Rerun::Changed);
             queue.push_back((step.id.clone(), id));
         }

@@ -74,9 +74,10 @@ pub struct StepState {
     pub started_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finished_at: Option<DateTime<Utc>>,
-    /// One line saying what the step did (set when done).
+    /// What the step did (set when done): typed facts the CLI words, or the text an older
+    /// kmigrate recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub summary: Option<String>,
+    pub summary: Option<crate::facts::RecordedSummary>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// What the step found or decided; also its progress while it runs (e.g. copy positions).

@@ -23,15 +23,16 @@ use tokio::task::JoinSet;
 
 use crate::checkpoint::{Checkpoint, Durability};
 use crate::events::{Event, Outcome, Reporter};
+use crate::facts::{PauseReason, ProgressDetail, StepSummary, StepWarning, WaitReason};
 use crate::state::{StateError, StepStatus};
 
 /// What a step returns when it stops without error.
 #[derive(Debug, Clone, PartialEq)]
 pub enum StepOutcome {
     /// Finished: its outputs are recorded and its dependents may start.
-    Done { outputs: serde_json::Value, summary: String },
+    Done { outputs: serde_json::Value, summary: StepSummary },
     /// Stopped at a gate or a wait timed out; the next apply continues it.
-    Paused { reason: String, resume: String },
+    Paused(PauseReason),
     /// Asked to stop (another step failed or paused, or the user interrupted); it saved its
     /// progress and continues on the next run.
     Interrupted,
@@ -97,18 +98,22 @@ impl StepHandle {
         self.reporter.report(event);
     }
 
-    pub fn progress(&self, done: u64, total: Option<u64>, unit: &str, message: Option<String>) {
+    pub fn progress(&self, done: u64, total: Option<u64>, unit: &str, detail: Option<ProgressDetail>) {
         self.reporter.report(Event::StepProgress {
             step: self.id(),
             done,
             total,
             unit: unit.to_string(),
-            message,
+            detail,
         });
     }
 
-    pub fn warn(&self, message: impl Into<String>) {
-        self.reporter.report(Event::Warning { step: Some(self.id()), message: message.into() });
+    pub fn waiting(&self, wait: WaitReason) {
+        self.reporter.report(Event::StepWaiting { step: self.id(), wait });
+    }
+
+    pub fn warn(&self, warning: StepWarning) {
+        self.reporter.report(Event::Warning { step: Some(self.id()), warning });
     }
 
     /// Saves progress outputs of this step (e.g. copy positions) without changing its status;
@@ -264,10 +269,10 @@ pub async fn walk(
                         st.status = StepStatus::Done;
                         st.finished_at = Some(Utc::now());
                         st.outputs = outputs;
-                        st.summary = Some(summary.clone());
+                        st.summary = Some(summary.clone().into());
                     })?
                     .expect("state entry");
-                reporter.report(Event::StepDone { step: key, summary });
+                reporter.report(Event::StepDone { step: key, result: summary });
                 for dependent in graph.dependents(&id) {
                     if let Some(n) = waiting_on.get_mut(&dependent.id) {
                         *n -= 1;
@@ -282,9 +287,9 @@ pub async fn walk(
                     stop.stop();
                 }
             }
-            Ok(StepOutcome::Paused { reason, resume }) => {
+            Ok(StepOutcome::Paused(pause)) => {
                 checkpoint.update_step(&key, Durability::Now, |st| st.status = StepStatus::Waiting)?;
-                reporter.report(Event::StepPaused { step: key, reason, resume });
+                reporter.report(Event::StepPaused { step: key, pause });
                 stop.stop();
             }
             Ok(StepOutcome::Interrupted) => {
@@ -438,7 +443,7 @@ mod tests {
     }
 
     fn done() -> StepResult {
-        Ok(StepOutcome::Done { outputs: serde_json::json!({"ok": true}), summary: "ok".into() })
+        Ok(StepOutcome::Done { outputs: serde_json::json!({"ok": true}), summary: StepSummary::Synced })
     }
 
     fn fast() -> WalkOptions {
@@ -517,9 +522,10 @@ mod tests {
         let cp = checkpoint(dir.path(), &g);
         let log = Arc::new(Mutex::new(Vec::new()));
         let script = |id: &str, _| match id {
-            "cutover" => {
-                Ok(StepOutcome::Paused { reason: "gate".into(), resume: "--approve cutover".into() })
-            }
+            "cutover" => Ok(StepOutcome::Paused(PauseReason::CutoverGate {
+                target: "target:9092".into(),
+                copies_caught_up: false,
+            })),
             _ => done(),
         };
         let rep = Arc::new(RecordingReporter::default());
@@ -597,7 +603,7 @@ mod tests {
                             tokio::task::yield_now().await;
                             Ok(StepOutcome::Done {
                                 outputs: serde_json::json!({"ran": h.id()}),
-                                summary: "ok".into(),
+                                summary: StepSummary::Synced,
                             })
                         })
                     })
@@ -676,7 +682,10 @@ mod tests {
         Arc::new(move |h: StepHandle| -> BoxFuture<'static, StepResult> {
             log.lock().unwrap().push(h.id());
             Box::pin(async move {
-                Ok(StepOutcome::Done { outputs: serde_json::json!({"ran": h.id()}), summary: "ok".into() })
+                Ok(StepOutcome::Done {
+                    outputs: serde_json::json!({"ran": h.id()}),
+                    summary: StepSummary::Synced,
+                })
             })
         })
     }

@@ -52,13 +52,14 @@ pub fn run(args: &ApplyArgs, printer: &Printer) -> Result<u8, InternalError> {
         replan: args.replan,
         walk: WalkOptions { concurrency: args.concurrency.max(1), ..WalkOptions::default() },
     };
-    let reporter: Arc<dyn Reporter> =
-        if printer.is_json() { Arc::new(JsonLines::new()) } else { Arc::new(Human::new(printer.color())) };
+    let plan_file = plan.source_file.name.clone();
+    let reporter: Arc<dyn Reporter> = if printer.is_json() {
+        Arc::new(JsonLines::new(printer.clone(), plan_file))
+    } else {
+        Arc::new(Human::new(printer.clone(), plan_file, printer.color()))
+    };
 
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| {
-        Box::new(miette::MietteDiagnostic::new(format!("cannot start the runtime: {e}"))) as InternalError
-    })?;
-    let result = runtime.block_on(async {
+    let result = crate::runtime::block_on(async {
         let stop = StopSignal::new();
         let on_signal = stop.clone();
         tokio::spawn(async move {
@@ -67,9 +68,7 @@ pub fn run(args: &ApplyArgs, printer: &Printer) -> Result<u8, InternalError> {
             }
         });
         kmigrate_engine::apply(&plan, &apply_options, &steps, reporter, &stop).await
-    });
-    // Clients close their connections here; some librdkafka threads take a moment.
-    runtime.shutdown_timeout(std::time::Duration::from_secs(5));
+    })?;
 
     match result {
         Ok(summary) => Ok(match summary.outcome {

@@ -71,11 +71,8 @@ pub fn run(args: &InitArgs, printer: &Printer) -> Result<u8, InternalError> {
     }
 
     let selection = Selection { topics: args.topics.clone(), groups: args.groups.clone() };
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| {
-        Box::new(miette::MietteDiagnostic::new(format!("cannot start the runtime: {e}"))) as InternalError
-    })?;
     let timeout = args.connect_timeout;
-    let read = runtime.block_on(async {
+    let read = crate::runtime::block_on(async {
         let connect = |c: ClusterConfig| Cluster::connect(c, timeout);
         let (source, target) = match target_config {
             Some(t) => {
@@ -90,8 +87,7 @@ pub fn run(args: &InitArgs, printer: &Printer) -> Result<u8, InternalError> {
             None => None,
         };
         Ok::<(SourceFacts, Option<TargetFacts>), kmigrate_kafka::Error>((source_facts, target_facts))
-    });
-    runtime.shutdown_timeout(std::time::Duration::from_secs(5));
+    })?;
     let (source_facts, target_facts) = match read {
         Ok(r) => r,
         Err(e) => {

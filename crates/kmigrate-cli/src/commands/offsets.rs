@@ -62,15 +62,11 @@ pub fn translate(args: &TranslateArgs, printer: &Printer) -> Result<u8, Internal
             return Ok(exit::FAILURE);
         }
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Box::new(miette::MietteDiagnostic::new(e.to_string())) as InternalError)?;
     let parts: Vec<TopicPartition> = source.keys().cloned().collect();
-    let marks = runtime.block_on(async {
+    let marks = crate::runtime::block_on(async {
         let cluster = Cluster::connect(target, args.connect_timeout).await?;
         cluster.watermarks(&parts).await
-    });
+    })?;
     let marks = match marks {
         Ok(m) => m,
         Err(e) => return fail(e.to_string()),

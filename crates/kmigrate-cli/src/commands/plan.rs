@@ -40,18 +40,13 @@ pub fn run(args: &PlanArgs, printer: &Printer) -> Result<u8, InternalError> {
     let input =
         PreviewInput { plan: &plan, plan_dir: &plan_dir, state: state.as_ref(), now: chrono::Utc::now() };
 
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| {
-        Box::new(miette::MietteDiagnostic::new(format!("cannot start the runtime: {e}"))) as InternalError
-    })?;
-    let result = runtime.block_on(async {
+    let result = crate::runtime::block_on(async {
         match configs {
             None => preview(&input, None).await,
             Some((source, target)) => preview_online(&input, source, target, args.connect_timeout).await,
         }
-    });
-    // Clients close their connections here; some librdkafka threads take a moment.
-    runtime.shutdown_timeout(std::time::Duration::from_secs(5));
-    let preview = match result {
+    })?;
+    let mut preview = match result {
         Ok(p) => p,
         Err(e) => {
             printer.note(format!("error: {e}"));
@@ -60,6 +55,9 @@ pub fn run(args: &PlanArgs, printer: &Printer) -> Result<u8, InternalError> {
         }
     };
 
+    for step in &mut preview.steps {
+        step.done_summary = step.done.as_ref().map(crate::words::recorded);
+    }
     let plan_file = args.plan.display().to_string();
     match printer.format {
         // Serialized from the struct (not a `Value`) to keep its field order: format_version first.

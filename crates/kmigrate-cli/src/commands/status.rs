@@ -8,6 +8,7 @@ use crate::args::StatusArgs;
 use crate::commands::{InternalError, load_valid_plan, state_dir};
 use crate::exit;
 use crate::printer::Printer;
+use crate::words;
 
 pub fn run(args: &StatusArgs, printer: &Printer) -> Result<u8, InternalError> {
     let Some(plan) = load_valid_plan(&args.plan, printer) else { return Ok(exit::FAILURE) };
@@ -23,7 +24,7 @@ pub fn run(args: &StatusArgs, printer: &Printer) -> Result<u8, InternalError> {
         let id = step.id.to_string();
         let st = state.as_ref().and_then(|s| s.steps.get(&id));
         let status = st.map_or(StepStatus::Pending, |s| s.status);
-        let changed = st.is_some_and(|s| s.status == StepStatus::Done && s.fingerprint != step.fingerprint());
+        let changed = st.is_some_and(|s| kmigrate_engine::replan::done_but_changed(step, s));
         rows.push((id, status, st.cloned(), changed));
     }
     let count = |want: StepStatus| rows.iter().filter(|r| r.1 == want).count();
@@ -38,7 +39,8 @@ pub fn run(args: &StatusArgs, printer: &Printer) -> Result<u8, InternalError> {
                     "attempts": st.as_ref().map_or(0, |s| s.attempts),
                     "started_at": st.as_ref().and_then(|s| s.started_at),
                     "finished_at": st.as_ref().and_then(|s| s.finished_at),
-                    "summary": st.as_ref().and_then(|s| s.summary.clone()),
+                    "summary": st.as_ref().and_then(|s| s.summary.as_ref()).map(words::recorded),
+                    "result": st.as_ref().and_then(|s| s.summary.clone()),
                     "error": st.as_ref().and_then(|s| s.error.clone()),
                     "outputs": st.as_ref().map(|s| s.outputs.clone()).unwrap_or_default(),
                     "plan_changed": changed,
@@ -70,7 +72,9 @@ pub fn run(args: &StatusArgs, printer: &Printer) -> Result<u8, InternalError> {
     let width = rows.iter().map(|r| r.0.len()).max().unwrap_or(0);
     for (id, status, st, changed) in &rows {
         let (mark, detail) = match status {
-            StepStatus::Done => ("✓", st.as_ref().and_then(|s| s.summary.clone()).unwrap_or_default()),
+            StepStatus::Done => {
+                ("✓", st.as_ref().and_then(|s| s.summary.as_ref()).map(words::recorded).unwrap_or_default())
+            }
             StepStatus::Failed => ("✗", st.as_ref().and_then(|s| s.error.clone()).unwrap_or_default()),
             StepStatus::Waiting => ("⏸", "waiting: run apply again to continue".to_string()),
             StepStatus::Running => ("…", "running (or interrupted: apply re-checks it)".to_string()),

@@ -3,25 +3,22 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, FixedOffset};
 use kmigrate_dag::{Expansion, StepGraph, StepKind};
-use kmigrate_kafka::{ClusterMetadata, TopicConfig, TopicInfo, TopicPartition, Watermarks};
+use kmigrate_kafka::{TopicConfig, TopicInfo, TopicPartition, Watermarks};
 use kmigrate_plan::{CutoverMode, GroupSpec, OffsetStore, TopicSelector};
 
 use super::PreviewInput;
 use super::configs::{min_insync, value_problem};
+use super::known::{copy_start, copy_state, cutover_time, is_done, partitions_of, saved_decision};
 use super::model::*;
 use super::read::{BYTES_SAMPLE, Live};
 use crate::compression::{CopyCompression, copy_compression};
-use crate::outputs;
-use crate::state::{State, StepStatus};
+use crate::state::StepStatus;
 use crate::steps::concrete_topics;
 use crate::steps::copy::{CopyState, exact_from};
 use crate::steps::export;
 use crate::steps::groups::topics_read;
-use crate::steps::offsets::{
-    Decided, Facts, decide_partitions, read_from_file, rule_for_group, unusable_timestamps,
-};
+use crate::steps::offsets::{Facts, decide_partitions, read_from_file, rule_for_group, unusable_timestamps};
 use crate::steps::topic::{TopicChange, change, desired, spec_for};
 use crate::strategy::{Rule, TimeAnswer};
 
@@ -132,7 +129,8 @@ pub(super) fn build(
             change: built.change,
             status: st.map(|s| s.status),
             plan_changed,
-            done_summary,
+            done_summary: None,
+            done: done_summary,
             action: built.action,
             problems: built.problems,
             notes: built.notes,
@@ -177,60 +175,6 @@ fn summarize(steps: &[StepPreview], offline: bool) -> Summary {
     s
 }
 
-// --- helpers shared with `read` -----------------------------------------------------------------
-
-/// The partitions of `topics` (those the metadata knows), in order.
-pub(super) fn partitions_of(md: &ClusterMetadata, topics: &[&str]) -> Vec<TopicPartition> {
-    topics
-        .iter()
-        .filter_map(|t| md.topics.get(*t))
-        .flat_map(|info| info.partitions.iter().map(|p| TopicPartition::new(info.name.clone(), p.id)))
-        .collect()
-}
-
-/// Whether the checkpoint records the step as done.
-pub(super) fn is_done(state: &State, id: &str) -> bool {
-    state.step(id).is_some_and(|s| s.status == StepStatus::Done)
-}
-
-/// The copy checkpoint of a topic (empty before the copy started). The preview checked every
-/// recorded output before it started ([`super::preview`]).
-pub(super) fn copy_state(state: Option<&State>, topic: &str) -> CopyState {
-    state.map(|s| outputs::copy(s, topic).expect(CHECKED)).unwrap_or_default()
-}
-
-const CHECKED: &str = "recorded outputs are checked when the preview starts";
-
-/// The source offset the copy of a partition continues from.
-pub(super) fn copy_start(state: &CopyState, partition: i32, w: Watermarks) -> i64 {
-    state.partitions.get(&partition).and_then(|m| m.next).unwrap_or(w.earliest).max(w.earliest)
-}
-
-/// The cutover time T, when known before apply: recorded by an earlier apply, or `cutover.at`
-/// minus the margin.
-pub(super) fn cutover_time(input: &PreviewInput<'_>) -> Option<DateTime<FixedOffset>> {
-    let state = input.state;
-    if let Some(step) = state.and_then(|s| s.step("cutover")).filter(|s| s.status == StepStatus::Done) {
-        return outputs::cutover_time_in(&step.outputs).expect(CHECKED);
-    }
-    match &input.plan.cutover.mode {
-        CutoverMode::At(at) => {
-            Some(*at - chrono::Duration::from_std(input.plan.cutover.margin).unwrap_or_default())
-        }
-        CutoverMode::Manual | CutoverMode::Detect { .. } => None,
-    }
-}
-
-/// The decision an earlier apply saved for the group (apply commits exactly that).
-pub(super) fn saved_decision(input: &PreviewInput<'_>, group: &GroupSpec) -> Option<Decided> {
-    outputs::decided(input.state?, &group.id).expect(CHECKED)
-}
-
-/// Whether the group's offsets are already decided (so nothing needs to be read for them).
-pub(super) fn decision_known(input: &PreviewInput<'_>, group: &GroupSpec) -> bool {
-    saved_decision(input, group).is_some()
-}
-
 fn replication_factor(t: &TopicInfo) -> usize {
     t.partitions.iter().map(|p| p.replicas.len()).max().unwrap_or(0)
 }
@@ -249,26 +193,9 @@ fn preflight(ctx: &Ctx) -> Built {
         }),
     );
     let Some(live) = ctx.live else { return built };
-    if let (Some(a), Some(b)) = (&live.source_md.cluster_id, &live.target_md.cluster_id)
-        && a == b
-    {
-        built.problems.push(format!(
-            "source and target are the same cluster (cluster id {a}): check bootstrap_servers of source and target"
-        ));
-    }
-    for name in plan.named_topics() {
-        if !live.source_md.topics.contains_key(name) {
-            built.problems.push(format!("topic {name} does not exist on the source cluster"));
-        }
-    }
-    for g in plan.groups.iter().filter(|g| g.offsets == OffsetStore::BrokerManaged) {
-        if live.source_committed.get(&g.id).is_none_or(BTreeMap::is_empty) {
-            built.problems.push(format!(
-                "consumer group {} has no committed offsets on the source: check the group id, or mark it `offsets: self-stored` if the application keeps its own offsets",
-                g.id
-            ));
-        }
-    }
+    let checked =
+        crate::rules::preflight::check(plan, &live.source_md, &live.target_md, &live.source_committed);
+    built.problems.extend(checked.problems.iter().map(ToString::to_string));
     built.checked()
 }
 
@@ -789,7 +716,7 @@ fn offsets(ctx: &Ctx, group: &GroupSpec) -> Built {
 fn exact_ready(ctx: &Ctx, group: &GroupSpec, read: &[String]) -> bool {
     let Some(state) = ctx.input.state else { return false };
     is_done(state, "cutover")
-        && read.iter().all(|t| is_done(state, &format!("copy:{t}")))
+        && read.iter().all(|t| is_done(state, &crate::outputs::copy_step(t)))
         && (!group.drain || is_done(state, &format!("drain:{}", group.id)))
 }
 

@@ -16,6 +16,7 @@
 
 mod build;
 mod configs;
+mod known;
 mod model;
 mod read;
 

@@ -75,8 +75,12 @@ pub struct StepPreview {
     pub status: Option<StepStatus>,
     /// Done, but the plan changed since: apply refuses without `--replan` (which runs it again).
     pub plan_changed: bool,
-    /// What the checkpoint says the step did (done steps).
+    /// What the checkpoint says the step did (done steps), in words: left empty here, set by
+    /// whoever renders the preview from `done` (the CLI words it).
     pub done_summary: Option<String>,
+    /// What the checkpoint says the step did (done steps), as recorded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub done: Option<crate::facts::RecordedSummary>,
     #[serde(flatten)]
     pub action: Action,
     /// Why the step is impossible (`change: impossible`).

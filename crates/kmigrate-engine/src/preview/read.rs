@@ -9,7 +9,7 @@ use kmigrate_kafka::{
 };
 use kmigrate_plan::{GroupSpec, OffsetStore, TopicSelector};
 
-use super::build::{self, cutover_time};
+use super::known::{self, cutover_time};
 use super::{PreviewError, PreviewInput, configs};
 use crate::steps::concrete_topics;
 use crate::steps::groups::topics_read;
@@ -75,8 +75,8 @@ pub(super) async fn read(
     {
         described_on_target.push(other);
     }
-    let source_parts = build::partitions_of(&source_md, &on_source);
-    let target_parts = build::partitions_of(&target_md, &on_target);
+    let source_parts = known::partitions_of(&source_md, &on_source);
+    let target_parts = known::partitions_of(&target_md, &on_target);
     let read_on_source: Vec<&GroupSpec> =
         plan.groups.iter().filter(|g| g.offsets == OffsetStore::BrokerManaged || g.drain).collect();
     let read_on_target: Vec<&GroupSpec> =
@@ -96,11 +96,11 @@ pub(super) async fn read(
     let mut ranges = Vec::new();
     if plan.copies_data() {
         for p in &source_parts {
-            if input.state.is_some_and(|s| build::is_done(s, &format!("copy:{}", p.topic))) {
+            if input.state.is_some_and(|s| known::is_done(s, &crate::outputs::copy_step(&p.topic))) {
                 continue;
             }
             let w = source_marks[p];
-            let start = build::copy_start(&build::copy_state(input.state, &p.topic), p.partition, w);
+            let start = known::copy_start(&known::copy_state(input.state, &p.topic), p.partition, w);
             if start < w.latest {
                 ranges.push((p.clone(), start.max(w.latest - BYTES_SAMPLE), w.latest));
             }
@@ -111,13 +111,13 @@ pub(super) async fn read(
     let t = cutover_time(input);
     if let Some(t) = t.filter(|t| *t <= input.now) {
         for g in &plan.groups {
-            if !matches!(rule_for_group(plan, g, t), Rule::ByTime { .. }) || build::decision_known(input, g) {
+            if !matches!(rule_for_group(plan, g, t), Rule::ByTime { .. }) || known::decision_known(input, g) {
                 continue;
             }
             let Ok(read) = topics_read(topics.clone(), g, source_committed.get(&g.id)) else { continue };
             let on_target: Vec<&str> =
                 read.iter().filter(|t| target_md.topics.contains_key(*t)).map(String::as_str).collect();
-            by_time_parts.extend(build::partitions_of(&target_md, &on_target));
+            by_time_parts.extend(known::partitions_of(&target_md, &on_target));
         }
     }
     let by_time_parts: Vec<TopicPartition> = by_time_parts.into_iter().collect();

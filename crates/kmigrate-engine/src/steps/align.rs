@@ -35,19 +35,6 @@ pub enum Misaligned {
     Behind { source_offset: i64 },
 }
 
-impl Misaligned {
-    pub fn describe(&self, p: &TopicPartition) -> String {
-        match self {
-            Misaligned::Skipped { source_offset, target_offset } => format!(
-                "{p}: the source record at offset {source_offset} is not on the target (dropped or altered by the external copy), though the one after it is, at target offset {target_offset}"
-            ),
-            Misaligned::Behind { source_offset } => format!(
-                "{p}: the target holds no copy of the source's records from offset {source_offset} on (the external copy has not caught up)"
-            ),
-        }
-    }
-}
-
 /// Aligns one partition's logs: the offset map of the copies the target holds, or why not.
 pub async fn align(
     source: &Cluster,

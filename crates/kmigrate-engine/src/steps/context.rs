@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, FixedOffset};
 use kmigrate_kafka::{Cluster, ClusterConfig, TopicPartition};
-use kmigrate_plan::{Plan, PlanDiagnostic, TopicSelector};
+use kmigrate_plan::{Plan, PlanDiagnostic};
 use tokio::sync::OnceCell;
 
 use crate::walker::{StepError, StepHandle};
@@ -146,26 +146,9 @@ impl Context {
 }
 
 /// The concrete topics of `plan`: named ones, then those the patterns matched according to
-/// `expansion`.
+/// `expansion` (the DAG's rule, `kmigrate_dag::concrete_topics`, by name).
 pub(crate) fn concrete_topics(plan: &Plan, expansion: &kmigrate_dag::Expansion) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for spec in &plan.topics {
-        if let TopicSelector::Name(n) = &spec.selector
-            && !out.contains(n)
-        {
-            out.push(n.clone());
-        }
-    }
-    for spec in &plan.topics {
-        if let TopicSelector::Pattern(re) = &spec.selector {
-            for t in expansion.get(re.as_str()).into_iter().flatten() {
-                if !out.contains(t) {
-                    out.push(t.clone());
-                }
-            }
-        }
-    }
-    out
+    kmigrate_dag::concrete_topics(plan, expansion).into_iter().map(|t| t.name).collect()
 }
 
 /// Kafka errors become step errors; the broker being briefly away is worth retrying.

@@ -4,7 +4,7 @@
 //! - `at`: T is the operator's statement; apply waits until that moment has passed.
 //! - `manual`: apply pauses at a gate until `--approve cutover`. The approval comes *after* the
 //!   producers switched, so it is not T: T is just after the last record produced to the source
-//!   before the switch (see [`after_last_records`]), or `--cutover-at`.
+//!   before the switch (see [`crate::rules::cutover::after_last_records`]), or `--cutover-at`.
 //! - `detect`: T is just after the last record once the source topics received nothing for
 //!   `idle`.
 //!
@@ -20,10 +20,11 @@ use serde_json::json;
 
 use super::context::{Context, kafka_error};
 use super::wait::Deadline;
+use crate::facts::{CutoverSource, PauseReason, ProgressDetail, StepSummary, StepWarning, WaitReason};
+use crate::rules::cutover::{after_last_records, with_margin};
 use crate::walker::{StepError, StepHandle, StepOutcome, StepResult};
 
 pub async fn run(ctx: &Context, h: &StepHandle) -> StepResult {
-    let margin = chrono::Duration::from_std(ctx.plan.cutover.margin).unwrap_or_default();
     let (t, how, newest) = match &ctx.plan.cutover.mode {
         CutoverMode::At(at) => {
             let deadline = Deadline::after(ctx.options.wait_timeout);
@@ -32,18 +33,15 @@ pub async fn run(ctx: &Context, h: &StepHandle) -> StepResult {
                 if left.is_zero() {
                     break;
                 }
-                h.report(crate::Event::StepWaiting {
-                    step: h.id(),
-                    reason: format!("the cutover time {} is {} away", at.to_rfc3339(), human(left)),
-                });
+                h.waiting(WaitReason::CutoverTime { at: *at, left_ms: left.as_millis() as u64 });
                 if deadline.passed() {
-                    return Ok(paused_at(*at));
+                    return Ok(StepOutcome::Paused(PauseReason::CutoverNotYet { at: *at }));
                 }
                 if !ctx.pause_between_polls(h).await {
                     return Ok(StepOutcome::Interrupted);
                 }
             }
-            (*at, "the plan's cutover.at".to_string(), None)
+            (*at, CutoverSource::PlanAt, None)
         }
         CutoverMode::Manual => {
             if !ctx.options.approve_cutover {
@@ -52,59 +50,43 @@ pub async fn run(ctx: &Context, h: &StepHandle) -> StepResult {
                 if !copies_caught_up(ctx, h).await? {
                     return Ok(StepOutcome::Interrupted);
                 }
-                return Ok(StepOutcome::Paused {
-                    reason: format!(
-                        "waiting for the producer cutover{}. Switch every producer of the plan's topics to the target ({}), check that the source receives nothing more, then approve",
-                        if ctx.plan.copies_data() {
-                            " (the copies have caught up with the source)"
-                        } else {
-                            ""
-                        },
-                        ctx.plan.target.bootstrap_servers.raw
-                    ),
-                    resume: format!(
-                        "kmigrate apply {} --approve cutover [--cutover-at TIME]",
-                        ctx.plan.source_file.name
-                    ),
-                });
+                return Ok(StepOutcome::Paused(PauseReason::CutoverGate {
+                    target: ctx.plan.target.bootstrap_servers.raw.clone(),
+                    copies_caught_up: ctx.plan.copies_data(),
+                }));
             }
             match ctx.options.cutover_at {
-                Some(at) => (at, "--cutover-at".to_string(), None),
+                Some(at) => (at, CutoverSource::CutoverAtFlag, None),
                 None => {
                     let last = last_source_records(ctx, h).await?;
                     let (t, newest) = cutover_after(h, &last);
-                    (t, "just after the newest record on the source at approval".to_string(), newest)
+                    (t, CutoverSource::NewestAtApproval, newest)
                 }
             }
         }
         CutoverMode::Detect { idle } => match detect_idle(ctx, h, *idle).await? {
             Idle::Since(last) => {
                 let (t, newest) = cutover_after(h, &last);
-                (t, format!("just after the newest record on the source after {} idle", human(*idle)), newest)
+                (t, CutoverSource::NewestAfterIdle { idle_ms: idle.as_millis() as u64 }, newest)
             }
             Idle::NotYet => {
-                return Ok(StepOutcome::Paused {
-                    reason: format!("the source topics have not been idle for {} yet", human(*idle)),
-                    resume: format!("kmigrate apply {}", ctx.plan.source_file.name),
-                });
+                return Ok(StepOutcome::Paused(PauseReason::SourceNotIdle {
+                    idle_ms: idle.as_millis() as u64,
+                }));
             }
             Idle::Interrupted => return Ok(StepOutcome::Interrupted),
         },
     };
-    let time = t - margin;
-    let margin_note = if margin.is_zero() {
-        String::new()
-    } else {
-        format!(", minus margin {}", human(ctx.plan.cutover.margin))
-    };
+    let time = with_margin(t, ctx.plan.cutover.margin);
+    let margin_ms = ctx.plan.cutover.margin.as_millis() as u64;
     Ok(StepOutcome::Done {
-        summary: format!("cutover time T = {} (from {how}{margin_note})", time.to_rfc3339()),
+        summary: StepSummary::Cutover { time, from: how, margin_ms },
         outputs: json!({
             "time": time.to_rfc3339(),
             "time_ms": time.timestamp_millis(),
             "source": how,
             "newest_source_record_ms": newest,
-            "margin_ms": ctx.plan.cutover.margin.as_millis() as u64,
+            "margin_ms": margin_ms,
         }),
     })
 }
@@ -121,13 +103,7 @@ async fn copies_caught_up(ctx: &Context, h: &StepHandle) -> Result<bool, StepErr
         if lagging.is_empty() || deadline.passed() {
             return Ok(true);
         }
-        h.report(crate::Event::StepWaiting {
-            step: h.id(),
-            reason: format!(
-                "waiting for {} to catch up with the source before the cutover gate",
-                lagging.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
-            ),
-        });
+        h.waiting(WaitReason::CopiesCatchingUp { copies: lagging });
         if !ctx.pause_between_polls(h).await {
             return Ok(false);
         }
@@ -148,13 +124,6 @@ fn lagging_copies(state: &crate::state::State) -> Result<Vec<String>, crate::out
     Ok(lagging)
 }
 
-fn paused_at(at: DateTime<FixedOffset>) -> StepOutcome {
-    StepOutcome::Paused {
-        reason: format!("the cutover time {} has not come yet", at.to_rfc3339()),
-        resume: "run apply again after that time".into(),
-    }
-}
-
 /// The timestamp (ms) of the last record of every non-empty partition of the plan's topics.
 async fn last_source_records(ctx: &Context, h: &StepHandle) -> Result<Vec<(TopicPartition, i64)>, StepError> {
     let source = ctx.source().await?;
@@ -163,45 +132,19 @@ async fn last_source_records(ctx: &Context, h: &StepHandle) -> Result<Vec<(Topic
     Ok(seen.into_iter().filter_map(|p| Some((p.partition, p.max_timestamp?))).collect())
 }
 
-/// How far in the future (by kmigrate's clock) a record's timestamp may be before it is taken for
-/// a future-dated outlier (an event-time producer, a wrong clock) rather than a producer whose
-/// clock is a little ahead.
-pub const FUTURE_TOLERANCE_MS: i64 = 60_000;
-
 /// T from the last records: see [`after_last_records`]; future-dated outliers are warned about.
+/// (The rule itself, pure, is in `rules::cutover`.)
 fn cutover_after(h: &StepHandle, last: &[(TopicPartition, i64)]) -> (DateTime<FixedOffset>, Option<i64>) {
     let now = Utc::now().timestamp_millis();
     let rule = after_last_records(last, now);
     for (p, ts) in &rule.outliers {
-        h.warn(format!(
-            "the last record of {p} is dated {} ({} ahead of this machine's clock): ignored for the cutover time",
-            to_time(*ts).to_rfc3339(),
-            human(Duration::from_millis((ts - now).max(0) as u64))
-        ));
+        h.warn(StepWarning::FutureDatedRecord {
+            partition: p.to_string(),
+            timestamp_ms: *ts,
+            ahead_ms: (ts - now).max(0),
+        });
     }
     (to_time(rule.t_ms), rule.newest)
-}
-
-/// The cutover time T derived from the last record of each source partition.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FromLastRecords {
-    /// T, in ms: 1 ms after the newest last record, so that a by-time start on the target begins
-    /// after the source's last record, not at it (that record is read again otherwise).
-    pub t_ms: i64,
-    /// The newest last record taken into account.
-    pub newest: Option<i64>,
-    /// Last records dated more than [`FUTURE_TOLERANCE_MS`] after `now`: ignored, since one of them
-    /// would move T into the future and by-time starts would skip new records.
-    pub outliers: Vec<(TopicPartition, i64)>,
-}
-
-/// Pure: T from the last record (`ms`) of each partition and kmigrate's clock `now_ms`. With no
-/// record (or only outliers), T is `now_ms`.
-pub fn after_last_records(last: &[(TopicPartition, i64)], now_ms: i64) -> FromLastRecords {
-    let (outliers, kept): (Vec<_>, Vec<_>) =
-        last.iter().cloned().partition(|(_, ts)| *ts > now_ms.saturating_add(FUTURE_TOLERANCE_MS));
-    let newest = kept.iter().map(|(_, ts)| *ts).max();
-    FromLastRecords { t_ms: newest.map_or(now_ms, |n| n + 1), newest, outliers }
 }
 
 enum Idle {
@@ -233,7 +176,10 @@ async fn detect_idle(ctx: &Context, h: &StepHandle, idle: Duration) -> Result<Id
             quiet.as_secs(),
             Some(idle.as_secs()),
             "s idle",
-            Some(format!("source idle for {} of {}", human(quiet), human(idle))),
+            Some(ProgressDetail::SourceIdle {
+                quiet_ms: quiet.as_millis() as u64,
+                idle_ms: idle.as_millis() as u64,
+            }),
         );
         if deadline.passed() {
             return Ok(Idle::NotYet);
@@ -246,29 +192,4 @@ async fn detect_idle(ctx: &Context, h: &StepHandle, idle: Duration) -> Result<Id
 
 fn to_time(ms: i64) -> DateTime<FixedOffset> {
     Utc.timestamp_millis_opt(ms).single().unwrap_or_else(Utc::now).fixed_offset()
-}
-
-fn human(d: Duration) -> String {
-    humantime::format_duration(Duration::from_secs(d.as_secs())).to_string()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn t_is_just_after_the_newest_last_record_ignoring_future_dated_ones() {
-        let p = |n| TopicPartition::new("orders", n);
-        let now = 1_767_225_600_000;
-        let r = after_last_records(&[(p(0), now - 5_000), (p(1), now - 2_000), (p(2), now + 3_600_000)], now);
-        assert_eq!(r.t_ms, now - 2_000 + 1, "after the last record, not at it");
-        assert_eq!(r.newest, Some(now - 2_000));
-        assert_eq!(r.outliers, vec![(p(2), now + 3_600_000)]);
-        // A producer clock a little ahead is not an outlier.
-        let r = after_last_records(&[(p(0), now + 30_000)], now);
-        assert_eq!((r.t_ms, r.outliers.len()), (now + 30_001, 0));
-        // Nothing to go by: now.
-        assert_eq!(after_last_records(&[(p(0), now + FUTURE_TOLERANCE_MS + 1)], now).t_ms, now);
-        assert_eq!(after_last_records(&[], now).t_ms, now);
-    }
 }

@@ -8,6 +8,7 @@ use serde_json::json;
 use super::context::{Context, kafka_error};
 use super::groups;
 use super::wait::Deadline;
+use crate::facts::{PauseReason, ProgressDetail, StepSummary};
 use crate::walker::{StepHandle, StepOutcome, StepResult};
 
 pub async fn run(ctx: &Context, h: &StepHandle) -> StepResult {
@@ -36,11 +37,7 @@ pub async fn run(ctx: &Context, h: &StepHandle) -> StepResult {
         let total: i64 = lag.values().sum();
         if total == 0 {
             return Ok(StepOutcome::Done {
-                summary: format!(
-                    "group {} has consumed everything on the source ({} partitions)",
-                    group.id,
-                    partitions.len()
-                ),
+                summary: StepSummary::Drain { group: group.id.clone(), partitions: partitions.len() },
                 outputs: json!({ "partitions": partitions.len(), "topics": topics }),
             });
         }
@@ -49,22 +46,14 @@ pub async fn run(ctx: &Context, h: &StepHandle) -> StepResult {
             (start - total).max(0) as u64,
             Some(start as u64),
             "records",
-            Some(format!(
-                "lag {total} on {} partitions (waiting for group {} to consume them)",
-                lag.len(),
-                group.id
-            )),
+            Some(ProgressDetail::GroupLag { group: group.id.clone(), lag: total, partitions: lag.len() }),
         );
         if deadline.passed() {
-            let worst: Vec<String> = lag.iter().take(5).map(|(p, l)| format!("{p}: {l}")).collect();
-            return Ok(StepOutcome::Paused {
-                reason: format!(
-                    "group {} still lags by {total} records on the source ({})",
-                    group.id,
-                    worst.join(", ")
-                ),
-                resume: format!("kmigrate apply {}", ctx.plan.source_file.name),
-            });
+            return Ok(StepOutcome::Paused(PauseReason::GroupLagging {
+                group: group.id.clone(),
+                lag: total,
+                partitions: lag.into_iter().take(5).collect(),
+            }));
         }
         if !ctx.pause_between_polls(h).await {
             return Ok(StepOutcome::Interrupted);

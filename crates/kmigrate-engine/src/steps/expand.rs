@@ -5,6 +5,7 @@ use kmigrate_plan::TopicSelector;
 use serde_json::json;
 
 use super::context::{Context, kafka_error};
+use crate::facts::{StepSummary, StepWarning};
 use crate::walker::{StepError, StepHandle, StepOutcome, StepResult};
 
 pub async fn run(ctx: &Context, h: &StepHandle) -> StepResult {
@@ -21,10 +22,10 @@ pub async fn run(ctx: &Context, h: &StepHandle) -> StepResult {
     let metadata = ctx.source().await?.metadata().await.map_err(kafka_error)?;
     let topics: Vec<&String> = metadata.topics.keys().filter(|t| re.is_match(t)).collect();
     if topics.is_empty() {
-        h.warn(format!("pattern {pattern} matches no topic on the source"));
+        h.warn(StepWarning::PatternMatchesNothing { pattern: pattern.to_string() });
     }
     Ok(StepOutcome::Done {
-        summary: format!("{} topic(s) match {pattern}", topics.len()),
+        summary: StepSummary::Expand { pattern: pattern.to_string(), topics: topics.len() },
         outputs: json!({ "topics": topics }),
     })
 }

@@ -25,6 +25,7 @@ pub use context::{Context, RunOptions, cluster_configs};
 
 use crate::apply::RunnerFactory;
 use crate::checkpoint::Checkpoint;
+use crate::facts::StepSummary;
 use crate::walker::{StepHandle, StepOutcome, StepResult, StepRunner};
 
 /// Runs every kind of step against the plan's clusters.
@@ -55,10 +56,9 @@ async fn run(ctx: &Context, h: &StepHandle) -> StepResult {
         StepKind::Topic => topic::run(ctx, h).await,
         StepKind::Copy => copy::run(ctx, h).await,
         StepKind::Cutover => cutover::run(ctx, h).await,
-        StepKind::Synced => Ok(StepOutcome::Done {
-            outputs: serde_json::Value::Null,
-            summary: "every copy has finished".into(),
-        }),
+        StepKind::Synced => {
+            Ok(StepOutcome::Done { outputs: serde_json::Value::Null, summary: StepSummary::Synced })
+        }
         StepKind::Drain => drain::run(ctx, h).await,
         StepKind::Offsets => offsets::run(ctx, h).await,
         StepKind::Verify => verify::run(ctx, h).await,

@@ -11,55 +11,15 @@ use std::path::Path;
 use chrono::{DateTime, FixedOffset};
 use kmigrate_kafka::{Cluster, Membership, PartitionTimestamps, TimeOffset, TopicPartition, Watermarks};
 use kmigrate_plan::{GroupSpec, OffsetStore, Plan};
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::context::{Context, kafka_error};
 use super::copy::{self, Exact};
 use super::{export, groups};
+use crate::facts::{Applied, StepSummary, StepWarning};
+pub use crate::outputs::{Decided, PartitionDecision};
 use crate::strategy::{self, Decision, PartitionFacts, Rule, TimeAnswer};
 use crate::walker::{StepError, StepHandle, StepOutcome, StepResult};
-
-/// What the step decided, as saved in the checkpoint.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Decided {
-    pub rule: Rule,
-    pub cutover_time: String,
-    pub partitions: Vec<PartitionDecision>,
-    /// Copied records the group will read again (exact translation with interleaved records).
-    #[serde(default)]
-    pub duplicates: u64,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PartitionDecision {
-    pub topic: String,
-    pub partition: i32,
-    /// `None`: left without a committed offset (see `strategy::Decision`).
-    #[serde(default)]
-    pub offset: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
-}
-
-impl Decided {
-    /// The offsets to commit or export (partitions left uncommitted are not in it).
-    pub fn offsets(&self) -> BTreeMap<TopicPartition, i64> {
-        self.partitions
-            .iter()
-            .filter_map(|p| Some((TopicPartition::new(p.topic.clone(), p.partition), p.offset?)))
-            .collect()
-    }
-
-    /// Partitions left without a committed offset.
-    pub fn uncommitted(&self) -> Vec<TopicPartition> {
-        self.partitions
-            .iter()
-            .filter(|p| p.offset.is_none())
-            .map(|p| TopicPartition::new(p.topic.clone(), p.partition))
-            .collect()
-    }
-}
 
 pub async fn run(ctx: &Context, h: &StepHandle) -> StepResult {
     let group = groups::spec(ctx, h)?;
@@ -78,29 +38,26 @@ pub async fn run(ctx: &Context, h: &StepHandle) -> StepResult {
         .iter()
         .filter(|p| p.note.as_deref().is_some_and(|n| n.contains("end of partition")))
         .count();
-    let (applied, detail) = match group.offsets {
+    let applied = match group.offsets {
         OffsetStore::BrokerManaged => commit(ctx, h, group, &offsets).await?,
         OffsetStore::SelfStored => write_export(ctx, group, &decided)?,
     };
-    let mut summary = format!("{} partitions set by rule \"{}\": {detail}", offsets.len(), decided.rule);
-    if at_end > 0 {
-        summary.push_str(&format!("; {at_end} with no record at or after T start at the end"));
-    }
-    if decided.duplicates > 0 {
-        summary.push_str(&format!("; the group will read {} copied records again", decided.duplicates));
-    }
-    let uncommitted = decided.uncommitted();
+    let uncommitted: Vec<String> = decided.uncommitted().iter().map(ToString::to_string).collect();
     if !uncommitted.is_empty() {
-        let list: Vec<String> = uncommitted.iter().map(ToString::to_string).collect();
-        let text = format!(
-            "{} left uncommitted ({}): the group has no committed offset there on the source, so its consumers' auto.offset.reset decides on the target as it would on the source",
-            uncommitted.len(),
-            list.join(", ")
-        );
-        h.warn(text.clone());
-        summary.push_str(&format!("; {text}"));
+        h.warn(StepWarning::Uncommitted { partitions: uncommitted.clone() });
     }
-    Ok(StepOutcome::Done { outputs: json!({ "decided": decided, "applied": applied }), summary })
+    Ok(StepOutcome::Done {
+        outputs: json!({ "decided": decided, "applied": applied.as_str() }),
+        summary: StepSummary::Offsets {
+            group: group.id.clone(),
+            partitions: offsets.len(),
+            rule: decided.rule.clone(),
+            applied,
+            at_end,
+            duplicates: decided.duplicates,
+            uncommitted,
+        },
+    })
 }
 
 /// The facts a group's decision is made of (see `strategy`), read by this step before it acts,
@@ -169,10 +126,13 @@ async fn decide(ctx: &Context, h: &StepHandle, group: &GroupSpec) -> Result<Deci
         match aligned_offsets(ctx, group, &partitions, &marks).await? {
             Ok(e) => exact = Some(e),
             Err(why) => {
-                h.warn(format!(
-                    "group {}: the logs cannot be aligned, so its start falls back to the time of the cutover: {why}",
-                    group.id
-                ));
+                let (p, source_offset, target_offset) = why;
+                h.warn(StepWarning::AlignmentFallback {
+                    group: group.id.clone(),
+                    partition: p.to_string(),
+                    source_offset,
+                    target_offset,
+                });
                 rule = strategy::rule_for(ctx.plan.data, group.offsets, group.loss, false, false, t);
             }
         }
@@ -193,7 +153,8 @@ async fn decide(ctx: &Context, h: &StepHandle, group: &GroupSpec) -> Result<Deci
 }
 
 /// Exact start offsets from the aligned logs of every partition the group reads, or why a
-/// partition cannot be aligned (records dropped or altered by the external copy). A target that
+/// partition cannot be aligned: the partition, the source record the external copy dropped or
+/// altered, and the target offset of the copy after it. A target that
 /// lacks the source's latest records (the external copy is behind) fails the step: no rule can
 /// start the group on records the target does not have.
 async fn aligned_offsets(
@@ -201,7 +162,7 @@ async fn aligned_offsets(
     group: &GroupSpec,
     partitions: &[TopicPartition],
     marks: &BTreeMap<TopicPartition, Watermarks>,
-) -> Result<Result<copy::Exact, String>, StepError> {
+) -> Result<Result<copy::Exact, (TopicPartition, i64, i64)>, StepError> {
     let (source, target) = tokio::try_join!(ctx.source(), ctx.target())?;
     let mut copies: BTreeMap<String, copy::CopyState> = BTreeMap::new();
     let mut fields_of: BTreeMap<String, kmigrate_kafka::Fields> = BTreeMap::new();
@@ -213,13 +174,14 @@ async fn aligned_offsets(
             Ok(map) => {
                 copies.entry(p.topic.clone()).or_default().partitions.insert(p.partition, map);
             }
-            Err(m @ super::align::Misaligned::Behind { .. }) => {
+            Err(super::align::Misaligned::Behind { source_offset }) => {
                 return Err(StepError::fatal(format!(
-                    "{}; let it catch up, then run apply again",
-                    m.describe(p)
+                    "{p}: the target holds no copy of the source's records from offset {source_offset} on (the external copy has not caught up); let it catch up, then run apply again"
                 )));
             }
-            Err(m) => return Ok(Err(m.describe(p))),
+            Err(super::align::Misaligned::Skipped { source_offset, target_offset }) => {
+                return Ok(Err((p.clone(), source_offset, target_offset)));
+            }
         }
     }
     let committed = match group.offsets {
@@ -301,26 +263,22 @@ async fn commit(
     h: &StepHandle,
     group: &GroupSpec,
     offsets: &BTreeMap<TopicPartition, i64>,
-) -> Result<(&'static str, String), StepError> {
+) -> Result<Applied, StepError> {
     let target = ctx.target().await?;
     let parts: Vec<TopicPartition> = offsets.keys().cloned().collect();
     let current = target.committed_offsets(&group.id, &parts).await.map_err(kafka_error)?;
     if offsets.iter().all(|(p, o)| current.get(p).copied().flatten() == Some(*o)) {
-        return Ok(("unchanged", format!("already committed for group {} on the target", group.id)));
+        return Ok(Applied::AlreadyCommitted);
     }
     if let Membership::Unverified { reason } =
         target.commit_offsets(&group.id, offsets).await.map_err(kafka_error)?
     {
-        h.warn(format!("could not verify that group {} has no active members on the target ({reason}); the broker accepted the commit", group.id))
+        h.warn(StepWarning::MembershipUnverified { group: group.id.clone(), reason })
     }
-    Ok(("committed", format!("committed for group {} on the target", group.id)))
+    Ok(Applied::Committed)
 }
 
-fn write_export(
-    ctx: &Context,
-    group: &GroupSpec,
-    decided: &Decided,
-) -> Result<(&'static str, String), StepError> {
+fn write_export(ctx: &Context, group: &GroupSpec, decided: &Decided) -> Result<Applied, StepError> {
     let rel = group
         .export
         .as_ref()
@@ -334,6 +292,6 @@ fn write_export(
     });
     let written = export::write(&path, &export::to_csv(&decided.offsets()), &json)
         .map_err(|e| StepError::fatal(format!("cannot write {}: {e}", path.display())))?;
-    let what = if written { "exported" } else { "unchanged" };
-    Ok((what, format!("{what} to {} (and {})", path.display(), export::json_path(&path).display())))
+    let (csv, json) = (path.clone(), export::json_path(&path));
+    Ok(if written { Applied::Exported { csv, json } } else { Applied::ExportUnchanged { csv, json } })
 }

@@ -2,47 +2,28 @@
 //! exist on the source, that the target answers the requests apply will make, and that source
 //! and target are not the same cluster.
 
+use std::collections::BTreeMap;
+
 use kmigrate_plan::OffsetStore;
 use serde_json::json;
 
 use super::context::{Context, kafka_error};
+use crate::facts::{ClusterSeen, StepSummary, StepWarning};
+use crate::rules::{self, preflight::Problem};
 use crate::walker::{StepError, StepHandle, StepOutcome, StepResult};
 
 pub async fn run(ctx: &Context, h: &StepHandle) -> StepResult {
     let (source, target) = tokio::try_join!(ctx.source(), ctx.target())?;
     let (sm, tm) = tokio::try_join!(source.metadata(), target.metadata()).map_err(kafka_error)?;
 
-    let mut problems = Vec::new();
-    if let (Some(a), Some(b)) = (&sm.cluster_id, &tm.cluster_id)
-        && a == b
-    {
-        problems.push(format!(
-            "source and target are the same cluster (cluster id {a}): check bootstrap_servers of source and target"
-        ));
-    }
-    for name in ctx.plan.named_topics() {
-        if !sm.topics.contains_key(name) {
-            problems.push(format!(
-                "topic {name} does not exist on the source cluster ({})",
-                source.bootstrap_servers()
-            ));
-        }
-    }
     // Broker-managed groups must be known to the source: they have committed offsets there.
-    let plan_topics: Vec<String> = ctx.plan.named_topics().map(str::to_string).collect();
+    let mut committed = BTreeMap::new();
     for g in ctx.plan.groups.iter().filter(|g| g.offsets == OffsetStore::BrokerManaged) {
-        let committed = source.all_committed_offsets(&g.id).await.map_err(kafka_error)?;
-        if committed.is_empty() {
-            problems.push(format!(
-                "consumer group {} has no committed offsets on the source: check the group id, or mark it `offsets: self-stored` if the application keeps its own offsets",
-                g.id
-            ));
-        } else if g.topics.is_none()
-            && !plan_topics.is_empty()
-            && !committed.keys().any(|p| sm.topics.contains_key(&p.topic))
-        {
-            h.warn(format!("group {} has committed offsets only for topics outside the plan", g.id));
-        }
+        committed.insert(g.id.clone(), source.all_committed_offsets(&g.id).await.map_err(kafka_error)?);
+    }
+    let checked = rules::preflight::check(&ctx.plan, &sm, &tm, &committed);
+    for group in checked.outside_plan {
+        h.warn(StepWarning::OffsetsOutsidePlan { group });
     }
     // The target must answer what apply does: topic configs and group offsets.
     let existing: Vec<&str> = tm.topics.keys().map(String::as_str).take(1).collect();
@@ -51,17 +32,29 @@ pub async fn run(ctx: &Context, h: &StepHandle) -> StepResult {
     }
     target.list_groups().await.map_err(kafka_error)?;
 
-    if !problems.is_empty() {
-        return Err(StepError::fatal(problems.join("\n")));
+    if !checked.problems.is_empty() {
+        let lines: Vec<String> = checked
+            .problems
+            .iter()
+            .map(|p| match p {
+                Problem::TopicMissing { .. } => format!("{p} ({})", source.bootstrap_servers()),
+                _ => p.to_string(),
+            })
+            .collect();
+        return Err(StepError::fatal(lines.join("\n")));
     }
-    let summary = format!(
-        "source {} ({} brokers, {} topics), target {} ({} brokers)",
-        source.bootstrap_servers(),
-        sm.brokers.len(),
-        sm.topics.len(),
-        target.bootstrap_servers(),
-        tm.brokers.len()
-    );
+    let summary = StepSummary::Preflight {
+        source: ClusterSeen {
+            bootstrap_servers: source.bootstrap_servers().to_string(),
+            brokers: sm.brokers.len(),
+            topics: Some(sm.topics.len()),
+        },
+        target: ClusterSeen {
+            bootstrap_servers: target.bootstrap_servers().to_string(),
+            brokers: tm.brokers.len(),
+            topics: None,
+        },
+    };
     Ok(StepOutcome::Done {
         outputs: json!({
             "source": { "cluster_id": sm.cluster_id, "brokers": sm.brokers.len() },

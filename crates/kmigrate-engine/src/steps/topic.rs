@@ -10,6 +10,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::context::{Context, kafka_error};
+use crate::facts::{StepSummary, StepWarning, TopicDone};
 use crate::walker::{StepError, StepHandle, StepOutcome, StepResult};
 
 /// What the target topic must look like.
@@ -126,7 +127,7 @@ pub async fn run(ctx: &Context, h: &StepHandle) -> StepResult {
             match target.create_topics(&[new]).await {
                 Ok(()) => {
                     wait_for_leaders(ctx, &topic, d.partitions).await?;
-                    format!("created with {} partitions, {} configs", d.partitions, d.configs.len())
+                    TopicDone::Created { partitions: d.partitions, configs: d.configs.len() }
                 }
                 // Created by an earlier, interrupted run (or concurrently): verify it instead.
                 Err(KafkaError::TopicAlreadyExists { .. }) => {
@@ -138,17 +139,17 @@ pub async fn run(ctx: &Context, h: &StepHandle) -> StepResult {
         TopicChange::Update { partitions, configs, extra } => {
             apply_update(ctx, &topic, *partitions, configs).await?;
             warn_extra(h, &topic, extra);
-            describe_update(*partitions, configs)
+            TopicDone::Updated { partitions: *partitions, configs: configs.clone() }
         }
         TopicChange::Unchanged { extra } => {
             warn_extra(h, &topic, extra);
-            format!("exists with {} partitions and matching configs", current.map_or(0, |c| c.0))
+            TopicDone::Unchanged { partitions: current.map_or(0, |c| c.0) }
         }
         TopicChange::Impossible { reason } => return Err(StepError::fatal(reason.clone())),
     };
     Ok(StepOutcome::Done {
         outputs: json!({ "source_partitions": src_partitions, "desired": want, "change": diff }),
-        summary,
+        summary: StepSummary::Topic { change: summary },
     })
 }
 
@@ -207,12 +208,12 @@ async fn verify_after_race(
             warn_extra(h, topic, &extra);
             Ok(StepOutcome::Done {
                 outputs: json!({ "desired": want }),
-                summary: describe_update(partitions, &configs),
+                summary: StepSummary::Topic { change: TopicDone::Updated { partitions, configs } },
             })
         }
         TopicChange::Unchanged { .. } => Ok(StepOutcome::Done {
             outputs: json!({ "desired": want }),
-            summary: "already exists as wanted".into(),
+            summary: StepSummary::Topic { change: TopicDone::FoundAsWanted },
         }),
     }
 }
@@ -238,27 +239,9 @@ async fn apply_update(
     Ok(())
 }
 
-fn describe_update(
-    partitions: Option<(i32, i32)>,
-    configs: &BTreeMap<String, (Option<String>, String)>,
-) -> String {
-    let mut parts = Vec::new();
-    if let Some((a, b)) = partitions {
-        parts.push(format!("partitions {a} → {b}"));
-    }
-    for (k, (old, new)) in configs {
-        parts.push(format!("{k}: {} → {new}", old.as_deref().unwrap_or("(default)")));
-    }
-    format!("updated: {}", parts.join(", "))
-}
-
 fn warn_extra(h: &StepHandle, topic: &str, extra: &BTreeMap<String, String>) {
     if !extra.is_empty() {
-        let list: Vec<String> = extra.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        h.warn(format!(
-            "target topic {topic} has configs the source does not: {} (left as they are)",
-            list.join(", ")
-        ));
+        h.warn(StepWarning::ExtraTargetConfigs { topic: topic.to_string(), configs: extra.clone() });
     }
 }
 

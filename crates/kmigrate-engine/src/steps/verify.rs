@@ -8,6 +8,7 @@ use serde_json::json;
 
 use super::context::{Context, kafka_error};
 use super::{copy, export};
+use crate::facts::{Checked, Late, StepSummary, StepWarning};
 use crate::walker::{StepError, StepHandle, StepOutcome, StepResult};
 
 pub async fn run(ctx: &Context, h: &StepHandle) -> StepResult {
@@ -36,12 +37,7 @@ pub async fn run(ctx: &Context, h: &StepHandle) -> StepResult {
                             .push(format!("group {} on {p}: nothing committed, expected {o}", group.id)),
                     }
                 }
-                let note = if ahead > 0 {
-                    format!(" ({ahead} partitions already consumed further)")
-                } else {
-                    String::new()
-                };
-                checked.push(format!("group {}: {} committed offsets{note}", group.id, want.len()));
+                checked.push(Checked::GroupCommitted { group: group.id.clone(), offsets: want.len(), ahead });
             }
             OffsetStore::SelfStored => {
                 let Some(rel) = &group.export else { continue };
@@ -51,7 +47,7 @@ pub async fn run(ctx: &Context, h: &StepHandle) -> StepResult {
                     .and_then(|t| export::parse_csv(&t))
                 {
                     Ok(found) if found == want => {
-                        checked.push(format!("group {}: {} exported", group.id, path.display()))
+                        checked.push(Checked::GroupExported { group: group.id.clone(), path })
                     }
                     Ok(_) => problems.push(format!(
                         "{} no longer holds the computed offsets of group {}",
@@ -65,26 +61,47 @@ pub async fn run(ctx: &Context, h: &StepHandle) -> StepResult {
     }
     let copies = copy::verify(ctx, h).await?;
     problems.extend(copies.problems);
-    if let Some(line) = copies.summary {
-        checked.push(line);
+    if let Some(verified) = copies.summary {
+        checked.push(Checked::Copies(verified));
     }
     if !copies.late.is_empty() {
-        let line = copy::Late::describe(&copies.late);
         // A strict group must not miss a record: fail. Otherwise say so and go on.
         if ctx.plan.groups.iter().any(|g| g.loss == Loss::Strict) {
             problems.push(format!(
-                "{line}. Producers still wrote to the source after the copy ended: stop them (switch them to the target), then copy these records (e.g. `kcat -C -o <from> -c <count>` piped to the target) or run the migration again with a later cutover"
+                "{}. Producers still wrote to the source after the copy ended: stop them (switch them to the target), then copy these records (e.g. `kcat -C -o <from> -c <count>` piped to the target) or run the migration again with a later cutover",
+                late_records(&copies.late)
             ));
         } else {
-            h.warn(line.clone());
-            checked.push(line);
+            h.warn(StepWarning::RecordsAfterCopy { late: copies.late.clone() });
+            checked.push(Checked::RecordsAfterCopy { late: copies.late.clone() });
         }
     }
     if !problems.is_empty() {
         return Err(StepError::fatal(problems.join("\n")));
     }
     Ok(StepOutcome::Done {
-        summary: if checked.is_empty() { "nothing to check".into() } else { checked.join("; ") },
         outputs: json!({ "checked": checked, "late": copies.late }),
+        summary: StepSummary::Verify { checked },
     })
+}
+
+/// The failure's words for records the source received after the copy finished (a strict group
+/// fails on them; otherwise they are a warning, worded by the CLI).
+fn late_records(late: &[Late]) -> String {
+    let records: u64 = late.iter().map(|l| l.records).sum();
+    let parts: Vec<String> = late
+        .iter()
+        .map(|l| format!("{}/{} offsets {}..{} ({})", l.topic, l.partition, l.from, l.to, l.records))
+        .collect();
+    let newest = late
+        .iter()
+        .filter_map(|l| l.newest_ms)
+        .max()
+        .and_then(chrono::DateTime::from_timestamp_millis)
+        .map(|t| format!("; the newest is stamped {}", t.to_rfc3339()))
+        .unwrap_or_default();
+    format!(
+        "{records} records reached the source after the copy finished and are not on the target: {}{newest}",
+        parts.join(", ")
+    )
 }

@@ -21,42 +21,17 @@ use std::time::{Duration, Instant};
 use futures::{StreamExt, TryStreamExt};
 use kmigrate_dag::StepKind;
 use kmigrate_kafka::{Cluster, CopyEnd, CopyOptions, CopyPipe, Fields, TopicConfig};
-use serde::{Deserialize, Serialize};
 
 use super::context::{Context, kafka_error};
 use crate::compression::{CopyCompression, copy_compression};
+use crate::facts::{CopyRun, ProgressDetail, StepSummary, StepWarning};
 use crate::offset_map::PartitionMap;
+pub use crate::outputs::CopyState;
 use crate::state::StepStatus;
 use crate::walker::{StepError, StepHandle, StepOutcome, StepResult};
 pub use exact::{Exact, copies_of, exact_from, exact_offsets};
 use reconcile::reconcile;
-pub use verify::{CopyCheck, Late, verify};
-
-/// The checkpointed state of one topic's copy.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct CopyState {
-    /// Keyed by partition number.
-    pub partitions: BTreeMap<i32, PartitionMap>,
-    #[serde(default)]
-    pub bytes: u64,
-    /// Every partition has been copied to its end at least once: the copy keeps up with the
-    /// source, so producers can be switched (the manual cutover gate waits for this).
-    #[serde(default)]
-    pub caught_up: bool,
-    /// Per partition, digests of the records the target acknowledged, for verify (see
-    /// [`digest`]). Records a resumed copy found on the target have none.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub digests: BTreeMap<i32, digest::PartitionDigest>,
-    /// The codec this copy writes with (the last run's; see [`crate::compression`]).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub compression: Option<String>,
-}
-
-impl CopyState {
-    pub fn copied(&self) -> u64 {
-        self.partitions.values().map(PartitionMap::copied).sum()
-    }
-}
+pub use verify::{CopyCheck, verify};
 
 /// Partitions reconciled at once (each holds a short-lived consumer while it reads).
 const RECONCILE_PARALLEL: usize = 8;
@@ -90,7 +65,7 @@ pub async fn run(ctx: &Context, h: &StepHandle) -> StepResult {
     }
     let recovered: u64 = found.iter().sum();
     if recovered > 0 {
-        h.warn(format!("found {recovered} records copied by an interrupted run; continuing after them"));
+        h.warn(StepWarning::RecoveredRecords { records: recovered });
     }
     save(h, &state)?;
 
@@ -169,27 +144,13 @@ pub async fn run(ctx: &Context, h: &StepHandle) -> StepResult {
         CopyEnd::Finished => {
             let secs = started.elapsed().as_secs_f64().max(0.001);
             let this_run = state.copied() - copied_before;
-            let summary = if this_run == 0 {
-                format!(
-                    "copied {} records ({}) in {} partitions; nothing more to copy",
-                    state.copied(),
-                    human_bytes(state.bytes),
-                    state.partitions.len()
-                )
-            } else {
-                format!(
-                    "copied {} records ({}) in {} partitions, compressed with {compression}; this run {} records at {:.0} records/s",
-                    state.copied(),
-                    human_bytes(state.bytes),
-                    state.partitions.len(),
-                    this_run,
-                    this_run as f64 / secs
-                )
+            let summary = StepSummary::Copy {
+                records: state.copied(),
+                bytes: state.bytes,
+                partitions: state.partitions.len(),
+                this_run: (this_run > 0).then_some(CopyRun { records: this_run, seconds: secs, compression }),
             };
-            Ok(StepOutcome::Done {
-                summary,
-                outputs: serde_json::to_value(&state).expect("copy state serializes"),
-            })
+            Ok(StepOutcome::Done { summary, outputs: crate::outputs::copy_value(&state) })
         }
     }
 }
@@ -205,16 +166,17 @@ fn compression_for(
     let topic_type = target_config.overrides().remove("compression.type");
     let chosen = copy_compression(ctx.plan.compression.map(|c| c.codec), topic_type.as_deref());
     if let Some(to) = chosen.recompressed_to {
-        h.warn(format!(
-            "the copy writes {} (sync.compression) but topic {topic} on the target has compression.type {to}: the broker recompresses every batch",
-            chosen.codec
-        ));
+        h.warn(StepWarning::Recompressed {
+            topic: topic.to_string(),
+            codec: chosen.codec.as_str().to_string(),
+            topic_codec: to.as_str().to_string(),
+        });
     }
     chosen
 }
 
 fn save(h: &StepHandle, state: &CopyState) -> Result<(), StepError> {
-    h.save_outputs(serde_json::to_value(state).expect("copy state serializes"))
+    h.save_outputs(crate::outputs::copy_value(state))
 }
 
 /// Progress of the copy: records and bytes so far, rates of this run, the records the source
@@ -230,31 +192,19 @@ fn report(
 ) {
     let secs = started.elapsed().as_secs_f64().max(0.001);
     let this_run = state.copied() - copied_before;
-    let mut lag_text = lag.map_or(String::new(), |l| format!(", lag {l} records"));
-    if awaiting > 0 {
-        lag_text.push_str(&format!(", {awaiting} awaiting the target's acknowledgement"));
-    }
     h.progress(
         state.copied(),
         lag.map(|l| state.copied() + l),
         "records",
-        Some(format!(
-            "{} records, {} copied ({:.0} records/s, {:.1} MB/s{lag_text})",
-            state.copied(),
-            human_bytes(state.bytes),
-            this_run as f64 / secs,
-            state.bytes as f64 / 1e6 / secs
-        )),
+        Some(ProgressDetail::Copy {
+            records: state.copied(),
+            bytes: state.bytes,
+            records_per_sec: this_run as f64 / secs,
+            bytes_per_sec: state.bytes as f64 / secs,
+            lag,
+            awaiting,
+        }),
     );
-}
-
-fn human_bytes(b: u64) -> String {
-    match b {
-        b if b >= 1 << 30 => format!("{:.1} GiB", b as f64 / (1u64 << 30) as f64),
-        b if b >= 1 << 20 => format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64),
-        b if b >= 1 << 10 => format!("{:.1} KiB", b as f64 / 1024.0),
-        b => format!("{b} B"),
-    }
 }
 
 /// What a copy of `topic` keeps of each record on the target, and so what resume matching and

@@ -26,55 +26,19 @@ use tokio::sync::mpsc;
 use super::super::context::{Context, kafka_error};
 use super::digest::{PartitionDigest, block_range};
 use super::{SCAN_IDLE, kept_fields};
+use crate::facts::{CopiesVerified, Late};
 use crate::offset_map::PartitionMap;
 use crate::walker::{StepError, StepHandle};
 
 /// Partitions verified at once (each holds one or two short-lived consumers).
 const VERIFY_PARALLEL: usize = 4;
 
-/// Differences found by [`verify`], and a line for the summary.
+/// Differences found by [`verify`], and what matched (when any partition was copied).
 pub struct CopyCheck {
     pub problems: Vec<String>,
-    pub summary: Option<String>,
+    pub summary: Option<CopiesVerified>,
     /// Records the source received after the copy finished, per partition.
     pub late: Vec<Late>,
-}
-
-/// Records a partition of the source received after the copy of it finished: they are not on the
-/// target.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Late {
-    pub topic: String,
-    pub partition: i32,
-    pub records: u64,
-    /// The source offsets they sit in: `from..to` (end exclusive).
-    pub from: i64,
-    pub to: i64,
-    /// The newest record timestamp among them (ms), if any has one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub newest_ms: Option<i64>,
-}
-
-impl Late {
-    /// One line for all of them: how many, where, and the newest timestamp.
-    pub fn describe(late: &[Late]) -> String {
-        let records: u64 = late.iter().map(|l| l.records).sum();
-        let parts: Vec<String> = late
-            .iter()
-            .map(|l| format!("{}/{} offsets {}..{} ({})", l.topic, l.partition, l.from, l.to, l.records))
-            .collect();
-        let newest = late
-            .iter()
-            .filter_map(|l| l.newest_ms)
-            .max()
-            .and_then(chrono::DateTime::from_timestamp_millis)
-            .map(|t| format!("; the newest is stamped {}", t.to_rfc3339()))
-            .unwrap_or_default();
-        format!(
-            "{records} records reached the source after the copy finished and are not on the target: {}{newest}",
-            parts.join(", ")
-        )
-    }
 }
 
 /// What the comparison of one partition found.
@@ -161,36 +125,17 @@ pub async fn verify(ctx: &Context, h: &StepHandle) -> Result<CopyCheck, StepErro
             total.target_gone += c.target_gone;
         }
     }
-    let mut compared = if stamped.is_empty() {
-        String::new()
-    } else {
-        format!(
-            " (keys, values and headers; not timestamps on {}, whose target topic stamps records with the broker's clock: message.timestamp.type=LogAppendTime)",
-            stamped.join(", ")
-        )
-    };
-    if total.unstamped > 0 {
-        compared.push_str(&format!(
-            "; {} of them without their timestamp: the source record has none or is stamped 0, which a copy cannot keep (the producer client stamps such records with the time of the copy)",
-            total.unstamped
-        ));
-    }
-    let how = match one_pass {
-        0 => String::new(),
-        n if n == partitions => "; the target was read against the digests the copy recorded".to_string(),
-        n => format!(
-            "; the target of {n} partitions was read against the digests the copy recorded, the others compared with the source"
-        ),
-    };
     Ok(CopyCheck {
         late,
         problems,
-        summary: (partitions > 0).then(|| {
-            format!(
-                "{} copied records in {partitions} partitions match the source{compared}{}{how}",
-                total.matched,
-                not_compared(&total)
-            )
+        summary: (partitions > 0).then_some(CopiesVerified {
+            matched: total.matched,
+            partitions,
+            stamped_topics: stamped,
+            unstamped: total.unstamped,
+            source_gone: total.source_gone,
+            target_gone: total.target_gone,
+            by_digest: one_pass,
         }),
     })
 }
@@ -238,27 +183,6 @@ async fn late_records(
         }
     }
     Ok(late)
-}
-
-/// The summary's note on the records that could not be compared, and why.
-fn not_compared(c: &Compared) -> String {
-    let mut why = Vec::new();
-    if c.source_gone > 0 {
-        why.push(format!(
-            "{} the source no longer holds (compacted away, or deleted by retention, after they were copied)",
-            c.source_gone
-        ));
-    }
-    if c.target_gone > 0 {
-        why.push(format!(
-            "{} the target no longer holds (compacted away, or deleted by retention)",
-            c.target_gone
-        ));
-    }
-    if why.is_empty() {
-        return String::new();
-    }
-    format!("; {} copied records could not be compared: {}", c.source_gone + c.target_gone, why.join("; "))
 }
 
 /// Reads the target's copies of one partition, folds them into blocks as the copy did, and

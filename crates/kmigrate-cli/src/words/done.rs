@@ -1,0 +1,208 @@
+//! What a finished step did, in one line.
+
+use kmigrate_engine::{
+    Applied, Checked, CopiesVerified, CutoverSource, Late, RecordedSummary, StepSummary, TopicDone,
+};
+
+use super::{human_bytes, human_ms};
+
+/// A summary as the state file holds it: typed, or the words an older kmigrate recorded.
+pub fn recorded(s: &RecordedSummary) -> String {
+    match s {
+        RecordedSummary::Typed(s) => summary(s),
+        RecordedSummary::Text(text) => text.clone(),
+    }
+}
+
+/// One line saying what a step did.
+pub fn summary(s: &StepSummary) -> String {
+    match s {
+        StepSummary::Preflight { source, target } => format!(
+            "source {} ({} brokers, {} topics), target {} ({} brokers)",
+            source.bootstrap_servers,
+            source.brokers,
+            source.topics.unwrap_or_default(),
+            target.bootstrap_servers,
+            target.brokers
+        ),
+        StepSummary::Expand { pattern, topics } => format!("{topics} topic(s) match {pattern}"),
+        StepSummary::Topic { change } => topic(change),
+        StepSummary::Copy { records, bytes, partitions, this_run } => match this_run {
+            None => format!(
+                "copied {records} records ({}) in {partitions} partitions; nothing more to copy",
+                human_bytes(*bytes)
+            ),
+            Some(run) => format!(
+                "copied {records} records ({}) in {partitions} partitions, compressed with {}; this run {} records at {:.0} records/s",
+                human_bytes(*bytes),
+                run.compression,
+                run.records,
+                run.records as f64 / run.seconds.max(0.001)
+            ),
+        },
+        StepSummary::Cutover { time, from, margin_ms } => {
+            let how = match from {
+                CutoverSource::PlanAt => "the plan's cutover.at".to_string(),
+                CutoverSource::CutoverAtFlag => "--cutover-at".to_string(),
+                CutoverSource::NewestAtApproval => {
+                    "just after the newest record on the source at approval".to_string()
+                }
+                CutoverSource::NewestAfterIdle { idle_ms } => {
+                    format!("just after the newest record on the source after {} idle", human_ms(*idle_ms))
+                }
+            };
+            let margin = if *margin_ms == 0 {
+                String::new()
+            } else {
+                format!(", minus margin {}", human_ms(*margin_ms))
+            };
+            format!("cutover time T = {} (from {how}{margin})", time.to_rfc3339())
+        }
+        StepSummary::Synced => "every copy has finished".to_string(),
+        StepSummary::Drain { group, partitions } => {
+            format!("group {group} has consumed everything on the source ({partitions} partitions)")
+        }
+        StepSummary::Offsets { group, partitions, rule, applied, at_end, duplicates, uncommitted } => {
+            let detail = match applied {
+                Applied::Committed => format!("committed for group {group} on the target"),
+                Applied::AlreadyCommitted => format!("already committed for group {group} on the target"),
+                Applied::Exported { csv, json } => {
+                    format!("exported to {} (and {})", csv.display(), json.display())
+                }
+                Applied::ExportUnchanged { csv, json } => {
+                    format!("unchanged to {} (and {})", csv.display(), json.display())
+                }
+            };
+            let mut line = format!("{partitions} partitions set by rule \"{rule}\": {detail}");
+            if *at_end > 0 {
+                line.push_str(&format!("; {at_end} with no record at or after T start at the end"));
+            }
+            if *duplicates > 0 {
+                line.push_str(&format!("; the group will read {duplicates} copied records again"));
+            }
+            if !uncommitted.is_empty() {
+                line.push_str(&format!("; {}", left_uncommitted(uncommitted)));
+            }
+            line
+        }
+        StepSummary::Verify { checked } if checked.is_empty() => "nothing to check".to_string(),
+        StepSummary::Verify { checked } => checked.iter().map(check).collect::<Vec<_>>().join("; "),
+    }
+}
+
+fn topic(change: &TopicDone) -> String {
+    match change {
+        TopicDone::Created { partitions, configs } => {
+            format!("created with {partitions} partitions, {configs} configs")
+        }
+        TopicDone::Updated { partitions, configs } => {
+            let mut parts = Vec::new();
+            if let Some((a, b)) = partitions {
+                parts.push(format!("partitions {a} → {b}"));
+            }
+            for (k, (old, new)) in configs {
+                parts.push(format!("{k}: {} → {new}", old.as_deref().unwrap_or("(default)")));
+            }
+            format!("updated: {}", parts.join(", "))
+        }
+        TopicDone::Unchanged { partitions } => {
+            format!("exists with {partitions} partitions and matching configs")
+        }
+        TopicDone::FoundAsWanted => "already exists as wanted".to_string(),
+    }
+}
+
+fn check(c: &Checked) -> String {
+    match c {
+        Checked::GroupCommitted { group, offsets, ahead } => {
+            let note = if *ahead > 0 {
+                format!(" ({ahead} partitions already consumed further)")
+            } else {
+                String::new()
+            };
+            format!("group {group}: {offsets} committed offsets{note}")
+        }
+        Checked::GroupExported { group, path } => format!("group {group}: {} exported", path.display()),
+        Checked::Copies(v) => copies(v),
+        Checked::RecordsAfterCopy { late } => late_records(late),
+    }
+}
+
+fn copies(v: &CopiesVerified) -> String {
+    let mut compared = if v.stamped_topics.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " (keys, values and headers; not timestamps on {}, whose target topic stamps records with the broker's clock: message.timestamp.type=LogAppendTime)",
+            v.stamped_topics.join(", ")
+        )
+    };
+    if v.unstamped > 0 {
+        compared.push_str(&format!(
+            "; {} of them without their timestamp: the source record has none or is stamped 0, which a copy cannot keep (the producer client stamps such records with the time of the copy)",
+            v.unstamped
+        ));
+    }
+    let mut why = Vec::new();
+    if v.source_gone > 0 {
+        why.push(format!(
+            "{} the source no longer holds (compacted away, or deleted by retention, after they were copied)",
+            v.source_gone
+        ));
+    }
+    if v.target_gone > 0 {
+        why.push(format!(
+            "{} the target no longer holds (compacted away, or deleted by retention)",
+            v.target_gone
+        ));
+    }
+    let not_compared = if why.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; {} copied records could not be compared: {}",
+            v.source_gone + v.target_gone,
+            why.join("; ")
+        )
+    };
+    let how = match v.by_digest {
+        0 => String::new(),
+        n if n == v.partitions => "; the target was read against the digests the copy recorded".to_string(),
+        n => format!(
+            "; the target of {n} partitions was read against the digests the copy recorded, the others compared with the source"
+        ),
+    };
+    format!(
+        "{} copied records in {} partitions match the source{compared}{not_compared}{how}",
+        v.matched, v.partitions
+    )
+}
+
+/// Records the source received after the copy finished: how many, where, and the newest.
+pub(super) fn late_records(late: &[Late]) -> String {
+    let records: u64 = late.iter().map(|l| l.records).sum();
+    let parts: Vec<String> = late
+        .iter()
+        .map(|l| format!("{}/{} offsets {}..{} ({})", l.topic, l.partition, l.from, l.to, l.records))
+        .collect();
+    let newest = late
+        .iter()
+        .filter_map(|l| l.newest_ms)
+        .max()
+        .and_then(chrono::DateTime::from_timestamp_millis)
+        .map(|t| format!("; the newest is stamped {}", t.to_rfc3339()))
+        .unwrap_or_default();
+    format!(
+        "{records} records reached the source after the copy finished and are not on the target: {}{newest}",
+        parts.join(", ")
+    )
+}
+
+/// Partitions `offsets:<g>` left without a committed offset, and why that is right.
+pub(super) fn left_uncommitted(partitions: &[String]) -> String {
+    format!(
+        "{} left uncommitted ({}): the group has no committed offset there on the source, so its consumers' auto.offset.reset decides on the target as it would on the source",
+        partitions.len(),
+        partitions.join(", ")
+    )
+}
