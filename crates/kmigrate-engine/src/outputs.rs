@@ -50,6 +50,13 @@ impl CopyState {
     pub fn copied(&self) -> u64 {
         self.partitions.values().map(PartitionMap::copied).sum()
     }
+
+    /// The source offset the copy of `partition` continues from (its end, once finished): after
+    /// its last recorded copy, else the log start, and never before the log start (`w`: the
+    /// source's watermarks now).
+    pub fn resume_offset(&self, partition: i32, w: kmigrate_kafka::Watermarks) -> i64 {
+        self.partitions.get(&partition).and_then(|m| m.next).unwrap_or(w.earliest).max(w.earliest)
+    }
 }
 
 /// What the step decided, as saved in the checkpoint.
@@ -219,6 +226,18 @@ mod tests {
 
     use super::*;
     use crate::state::StepState;
+
+    #[test]
+    fn a_copy_resumes_after_its_last_copy_never_before_the_log_start() {
+        let w = |earliest, latest| kmigrate_kafka::Watermarks { earliest, latest };
+        let mut map = PartitionMap::default();
+        map.record(10, 0);
+        map.record(11, 1);
+        let copy = CopyState { partitions: [(0, map)].into(), ..CopyState::default() };
+        assert_eq!(copy.resume_offset(0, w(0, 20)), 12, "after the last copy");
+        assert_eq!(copy.resume_offset(0, w(15, 20)), 15, "retention moved the log start past it");
+        assert_eq!(copy.resume_offset(1, w(3, 20)), 3, "nothing copied: the log start");
+    }
 
     fn with(step: &str, outputs: Value) -> State {
         let mut state = State::new("p");

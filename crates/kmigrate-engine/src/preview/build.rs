@@ -9,7 +9,7 @@ use kmigrate_plan::{CutoverMode, GroupSpec, OffsetStore, TopicSelector};
 
 use super::PreviewInput;
 use super::configs::{min_insync, value_problem};
-use super::known::{copy_start, copy_state, cutover_time, is_done, partitions_of, saved_decision};
+use super::known::{copy_state, cutover_time, is_done, partitions_of, saved_decision};
 use super::model::*;
 use super::read::{BYTES_SAMPLE, Live};
 use crate::compression::{CopyCompression, copy_compression};
@@ -399,7 +399,7 @@ fn copy(ctx: &Ctx, topic: &str) -> Built {
     for p in &src.partitions {
         let tp = TopicPartition::new(topic, p.id);
         let w = live.source_marks[&tp];
-        let start = copy_start(&state, p.id, w);
+        let start = state.resume_offset(p.id, w);
         let left = (w.latest - start).max(0);
         if left == 0 {
             continue;

@@ -2,7 +2,7 @@
 //! helpers both `read` (what to read) and `build` (what to predict) use: neither imports the other.
 
 use chrono::{DateTime, FixedOffset};
-use kmigrate_kafka::{ClusterMetadata, TopicPartition, Watermarks};
+use kmigrate_kafka::{ClusterMetadata, TopicPartition};
 use kmigrate_plan::{CutoverMode, GroupSpec};
 
 use super::PreviewInput;
@@ -32,11 +32,6 @@ pub(super) fn copy_state(state: Option<&State>, topic: &str) -> CopyState {
 }
 
 const CHECKED: &str = "recorded outputs are checked when the preview starts";
-
-/// The source offset the copy of a partition continues from.
-pub(super) fn copy_start(state: &CopyState, partition: i32, w: Watermarks) -> i64 {
-    state.partitions.get(&partition).and_then(|m| m.next).unwrap_or(w.earliest).max(w.earliest)
-}
 
 /// The cutover time T, when known before apply: recorded by an earlier apply, or `cutover.at`
 /// minus the margin.

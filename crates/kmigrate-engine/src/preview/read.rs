@@ -100,7 +100,7 @@ pub(super) async fn read(
                 continue;
             }
             let w = source_marks[p];
-            let start = known::copy_start(&known::copy_state(input.state, &p.topic), p.partition, w);
+            let start = known::copy_state(input.state, &p.topic).resume_offset(p.partition, w);
             if start < w.latest {
                 ranges.push((p.clone(), start.max(w.latest - BYTES_SAMPLE), w.latest));
             }

@@ -154,8 +154,7 @@ async fn late_records(
     let mut late = Vec::new();
     for p in &partitions {
         let w = marks[p];
-        let from =
-            state.partitions.get(&p.partition).and_then(|m| m.next).unwrap_or(w.earliest).max(w.earliest);
+        let from = state.resume_offset(p.partition, w);
         if w.latest <= from {
             continue;
         }
