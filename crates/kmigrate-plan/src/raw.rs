@@ -21,7 +21,9 @@ use serde::Deserialize;
 use serde::de::{self, MapAccess, Visitor};
 use serde_saphyr::Spanned;
 
-use crate::schema::{Choice, Codec, PlanVersion};
+mod schemas;
+
+use schemas::{Choice, Codec, PlanVersion};
 
 pub(crate) type S<T> = Spanned<T>;
 
@@ -31,7 +33,7 @@ pub(crate) type S<T> = Spanned<T>;
 /// what `kmigrate apply PLAN` would do.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename = "plan")]
-#[schemars(transform = crate::schema::sync_only_when_synced)]
+#[schemars(transform = schemas::sync_only_when_synced)]
 pub(crate) struct RawPlan {
     /// The plan format version: `1`.
     // The schema wants the number 1; the parser keeps the text so that `version: "1"`, `version: 2` and `version: one` all reach the
@@ -188,7 +190,7 @@ impl<'de> Deserialize<'de> for Pairs {
 }
 
 /// One `topics:` entry: `- orders` or `- {name|pattern, partitions, config}`.
-/// Its schema (a string or a mapping) is written in [`crate::schema`].
+/// Its schema (a string or a mapping) is written in `raw/schemas.rs`.
 #[derive(Debug)]
 pub(crate) enum RawTopic {
     /// `- orders`; located by the enclosing `Spanned`.
@@ -291,7 +293,7 @@ impl Choices for RawData {
 /// Who copies the old records to the target.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename = "sync")]
-#[schemars(transform = crate::schema::no_compression_when_external)]
+#[schemars(transform = schemas::no_compression_when_external)]
 pub(crate) struct RawSync {
     /// `kmigrate`: the plan copies every record (same partition, key, value, headers and
     /// timestamp), so a strict group starts exactly at its first unread record; `external`:
