@@ -55,8 +55,13 @@ pub fn run(args: &PlanArgs, printer: &Printer) -> Result<u8, InternalError> {
         }
     };
 
+    // What the checkpoint says, in words: a done step's summary, and what an earlier apply left
+    // (the last note).
     for step in &mut preview.steps {
         step.done_summary = step.done.as_ref().map(crate::words::recorded);
+        if let Some(earlier) = &step.earlier {
+            step.notes.push(crate::words::earlier(earlier));
+        }
     }
     let plan_file = args.plan.display().to_string();
     match printer.format {

@@ -372,3 +372,20 @@ fn colors_mark_the_lines_only_when_on() {
     let colored = human(true).text(&event).unwrap();
     assert!(colored.contains("\u{1b}[32m✓\u{1b}[39m"), "{colored:?}");
 }
+
+#[test]
+fn what_an_earlier_apply_left_in_words() {
+    use kmigrate_engine::preview::Earlier;
+    let lines: Vec<String> = [
+        Earlier::DoneButChanged,
+        Earlier::DoneUpstreamChanged { step: "cutover".into() },
+        Earlier::Failed { error: Some("broker not available".into()) },
+        Earlier::Failed { error: None },
+        Earlier::Waiting,
+        Earlier::Interrupted,
+    ]
+    .iter()
+    .map(crate::words::earlier)
+    .collect();
+    insta::assert_snapshot!("earlier", lines.join("\n"));
+}

@@ -9,7 +9,7 @@ mod notices;
 use std::time::Duration;
 
 pub use done::{recorded, summary};
-pub use notices::{pause, progress, resume, wait, warning};
+pub use notices::{earlier, pause, progress, resume, wait, warning};
 
 /// A duration to the second, as `1h 5m 3s`.
 pub(crate) fn human(d: Duration) -> String {

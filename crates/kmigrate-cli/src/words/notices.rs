@@ -1,6 +1,7 @@
 //! Why a step paused and how to continue, what it waits for, how far it got, and warnings.
 
 use chrono::{TimeZone, Utc};
+use kmigrate_engine::preview::Earlier;
 use kmigrate_engine::{PauseReason, ProgressDetail, StepWarning, WaitReason};
 
 use super::done::{late_records, left_uncommitted};
@@ -117,5 +118,21 @@ pub fn warning(w: &StepWarning) -> String {
             "could not verify that group {group} has no active members on the target ({reason}); the broker accepted the commit"
         ),
         StepWarning::RecordsAfterCopy { late } => late_records(late),
+    }
+}
+
+/// What an earlier apply left of a step, and what apply does with it (a note of the dry run).
+pub fn earlier(e: &Earlier) -> String {
+    match e {
+        Earlier::DoneButChanged => "done by an earlier apply, but its definition in the plan changed since: apply refuses to run without --replan, which runs this step again and decides anew".to_string(),
+        Earlier::DoneUpstreamChanged { step } => {
+            format!("done by an earlier apply; {step} changed, so --replan runs this step again and decides anew")
+        }
+        Earlier::Failed { error } => format!(
+            "failed in an earlier apply ({}); apply runs it again",
+            error.as_deref().unwrap_or("no error recorded")
+        ),
+        Earlier::Waiting => "waiting since an earlier apply; apply continues it".to_string(),
+        Earlier::Interrupted => "interrupted in an earlier apply; apply continues it".to_string(),
     }
 }

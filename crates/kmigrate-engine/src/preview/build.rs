@@ -93,6 +93,7 @@ pub(super) fn build(
         let rerun = reruns.get(&id);
         let mut plan_changed = false;
         let mut done_summary = None;
+        let mut earlier = None;
         if let Some(st) = st {
             match st.status {
                 StepStatus::Done => match rerun {
@@ -103,24 +104,15 @@ pub(super) fn build(
                     }
                     Some(crate::replan::Rerun::Changed) => {
                         plan_changed = true;
-                        built.notes.push(
-                            "done by an earlier apply, but its definition in the plan changed since: apply refuses to run without --replan, which runs this step again and decides anew".into(),
-                        );
+                        earlier = Some(Earlier::DoneButChanged);
                     }
-                    Some(crate::replan::Rerun::Downstream(of)) => built.notes.push(format!(
-                        "done by an earlier apply; {of} changed, so --replan runs this step again and decides anew"
-                    )),
+                    Some(crate::replan::Rerun::Downstream(of)) => {
+                        earlier = Some(Earlier::DoneUpstreamChanged { step: of.clone() })
+                    }
                 },
-                StepStatus::Failed => built.notes.push(format!(
-                    "failed in an earlier apply ({}); apply runs it again",
-                    st.error.as_deref().unwrap_or("no error recorded")
-                )),
-                StepStatus::Waiting => {
-                    built.notes.push("waiting since an earlier apply; apply continues it".into())
-                }
-                StepStatus::Running => {
-                    built.notes.push("interrupted in an earlier apply; apply continues it".into())
-                }
+                StepStatus::Failed => earlier = Some(Earlier::Failed { error: st.error.clone() }),
+                StepStatus::Waiting => earlier = Some(Earlier::Waiting),
+                StepStatus::Running => earlier = Some(Earlier::Interrupted),
                 StepStatus::Pending => {}
             }
         }
@@ -131,6 +123,7 @@ pub(super) fn build(
             plan_changed,
             done_summary: None,
             done: done_summary,
+            earlier,
             action: built.action,
             problems: built.problems,
             notes: built.notes,

@@ -81,12 +81,36 @@ pub struct StepPreview {
     /// What the checkpoint says the step did (done steps), as recorded.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub done: Option<crate::facts::RecordedSummary>,
+    /// What an earlier apply left of the step that apply acts on (not plain done): the renderer
+    /// words it as the last of `notes`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub earlier: Option<Earlier>,
     #[serde(flatten)]
     pub action: Action,
     /// Why the step is impossible (`change: impossible`).
     pub problems: Vec<String>,
     /// Things worth knowing that do not stop apply.
     pub notes: Vec<String>,
+}
+
+/// What an earlier apply left of a step, and so what apply does with it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Earlier {
+    /// Done, but its definition in the plan changed since: apply refuses without `--replan`,
+    /// which runs it again.
+    DoneButChanged,
+    /// Done, but `step`, upstream, changed: `--replan` runs this one again too.
+    DoneUpstreamChanged { step: String },
+    /// Failed (with its recorded error): apply runs it again.
+    Failed {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
+    /// Paused (a gate, a wait that timed out): apply continues it.
+    Waiting,
+    /// Left running (interrupted): apply continues it.
+    Interrupted,
 }
 
 /// The details of a step, by kind (`"kind"` in JSON).
