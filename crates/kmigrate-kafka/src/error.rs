@@ -131,6 +131,8 @@ impl Error {
         match self {
             Error::Unreachable { refused, .. } => !refused,
             Error::Timeout { .. } => true,
+            // Every item failed for a passing reason (a leader moving for each partition).
+            Error::Several { errors, .. } => !errors.is_empty() && errors.iter().all(Error::is_transient),
             _ => self.code().is_some_and(|c| {
                 matches!(
                     c,
@@ -143,6 +145,17 @@ impl Error {
                         | C::BrokerNotAvailable
                         | C::NetworkException
                         | C::UnknownTopicOrPartition
+                        // A broker restarting or a connection lost (after the cluster was reached:
+                        // an address nothing listens on fails the connect as `Unreachable`).
+                        | C::BrokerTransportFailure
+                        | C::AllBrokersDown
+                        | C::OperationTimedOut
+                        // Leadership moving (a broker restarted, a partition reassigned).
+                        | C::FencedLeaderEpoch
+                        | C::UnknownLeaderEpoch
+                        | C::NotController
+                        | C::NotEnoughReplicas
+                        | C::KafkaStorageError
                         // librdkafka: "Failed to query partition leaders: No leaders found", right
                         // after a topic was created.
                         | C::NoEnt
@@ -240,6 +253,36 @@ mod tests {
         assert_eq!(
             e.to_string(),
             "the source cluster is unreachable: no answer from bootstrap servers 127.0.0.1:1 after waiting 1.5s (last error: Connection refused)"
+        );
+    }
+
+    #[test]
+    fn a_restarting_broker_and_moving_leaders_are_transient_and_so_are_batches_of_them() {
+        let kafka = |code| Error::Kafka {
+            label: "target".into(),
+            operation: "looking up latest offsets".into(),
+            code: Some(code),
+            detail: String::new(),
+        };
+        for code in [
+            RDKafkaErrorCode::BrokerTransportFailure,
+            RDKafkaErrorCode::AllBrokersDown,
+            RDKafkaErrorCode::FencedLeaderEpoch,
+            RDKafkaErrorCode::NotLeaderForPartition,
+        ] {
+            assert!(kafka(code).is_transient(), "{code:?}");
+        }
+        assert!(!kafka(RDKafkaErrorCode::TopicAuthorizationFailed).is_transient());
+        let several = |codes: &[RDKafkaErrorCode]| Error::Several {
+            label: "target".into(),
+            operation: "looking up latest offsets".into(),
+            errors: codes.iter().map(|c| kafka(*c)).collect(),
+        };
+        assert!(several(&[RDKafkaErrorCode::FencedLeaderEpoch; 2]).is_transient());
+        assert!(
+            !several(&[RDKafkaErrorCode::FencedLeaderEpoch, RDKafkaErrorCode::TopicAuthorizationFailed])
+                .is_transient(),
+            "one lasting failure makes the batch fail"
         );
     }
 
