@@ -250,7 +250,8 @@ pub struct ApplyArgs {
     #[arg(long, value_name = "N", default_value_t = 8)]
     pub concurrency: usize,
 
-    /// How long to try to reach a cluster before failing.
+    /// How long to wait for a cluster that does not answer (to connect, for each request, through
+    /// an outage of the source while copying) before a step fails; passing failures are retried.
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = humantime::parse_duration)]
     pub connect_timeout: std::time::Duration,
 }

@@ -113,6 +113,13 @@ pub enum Error {
     #[error("{operation} on the {label} cluster timed out after {}", humantime_like(*waited))]
     Timeout { label: String, operation: String, waited: Duration },
 
+    /// The connections to the cluster's brokers were lost (a broker restarting or gone, the
+    /// network down) after the cluster had been reached. Passing, as a rule: retried.
+    #[error(
+        "{operation} on the {label} cluster failed: the connection to its brokers was lost ({detail}); check that they are up and reachable from here"
+    )]
+    ConnectionLost { label: String, operation: String, detail: String },
+
     /// Any other error the broker or the client library reported.
     #[error("{operation} on the {label} cluster failed: {detail}")]
     Kafka { label: String, operation: String, code: Option<RDKafkaErrorCode>, detail: String },
@@ -130,7 +137,9 @@ impl Error {
         use RDKafkaErrorCode as C;
         match self {
             Error::Unreachable { refused, .. } => !refused,
-            Error::Timeout { .. } => true,
+            Error::Timeout { .. } | Error::ConnectionLost { .. } => true,
+            // Every item failed for a passing reason (a leader moving for each partition).
+            Error::Several { errors, .. } => !errors.is_empty() && errors.iter().all(Error::is_transient),
             _ => self.code().is_some_and(|c| {
                 matches!(
                     c,
@@ -143,6 +152,12 @@ impl Error {
                         | C::BrokerNotAvailable
                         | C::NetworkException
                         | C::UnknownTopicOrPartition
+                        // Leadership moving (a broker restarted, a partition reassigned).
+                        | C::FencedLeaderEpoch
+                        | C::UnknownLeaderEpoch
+                        | C::NotController
+                        | C::NotEnoughReplicas
+                        | C::KafkaStorageError
                         // librdkafka: "Failed to query partition leaders: No leaders found", right
                         // after a topic was created.
                         | C::NoEnt
@@ -210,6 +225,11 @@ pub(crate) fn from_code(
         C::UnsupportedVersion | C::UnsupportedFeature => {
             Error::Unsupported { label: label.into(), operation: operation.into(), detail }
         }
+        // (After the cluster was reached: an address nothing listens on fails the connect as
+        // `Unreachable`.)
+        C::BrokerTransportFailure | C::AllBrokersDown => {
+            Error::ConnectionLost { label: label.into(), operation: operation.into(), detail }
+        }
         _ => Error::Kafka { label: label.into(), operation: operation.into(), code: Some(code), detail },
     }
 }
@@ -240,6 +260,43 @@ mod tests {
         assert_eq!(
             e.to_string(),
             "the source cluster is unreachable: no answer from bootstrap servers 127.0.0.1:1 after waiting 1.5s (last error: Connection refused)"
+        );
+    }
+
+    #[test]
+    fn a_restarting_broker_and_moving_leaders_are_transient_and_so_are_batches_of_them() {
+        let kafka = |code| Error::Kafka {
+            label: "target".into(),
+            operation: "looking up latest offsets".into(),
+            code: Some(code),
+            detail: String::new(),
+        };
+        for code in [RDKafkaErrorCode::FencedLeaderEpoch, RDKafkaErrorCode::NotLeaderForPartition] {
+            assert!(kafka(code).is_transient(), "{code:?}");
+        }
+        let lost = from_code(
+            "target",
+            "fetching metadata",
+            RDKafkaErrorCode::BrokerTransportFailure,
+            Some("Meta data fetch error: BrokerTransportFailure (Local: Broker transport failure)"),
+            Duration::ZERO,
+        );
+        assert!(lost.is_transient());
+        assert_eq!(
+            lost.to_string(),
+            "fetching metadata on the target cluster failed: the connection to its brokers was lost (Meta data fetch error: BrokerTransportFailure (Local: Broker transport failure)); check that they are up and reachable from here"
+        );
+        assert!(!kafka(RDKafkaErrorCode::TopicAuthorizationFailed).is_transient());
+        let several = |codes: &[RDKafkaErrorCode]| Error::Several {
+            label: "target".into(),
+            operation: "looking up latest offsets".into(),
+            errors: codes.iter().map(|c| kafka(*c)).collect(),
+        };
+        assert!(several(&[RDKafkaErrorCode::FencedLeaderEpoch; 2]).is_transient());
+        assert!(
+            !several(&[RDKafkaErrorCode::FencedLeaderEpoch, RDKafkaErrorCode::TopicAuthorizationFailed])
+                .is_transient(),
+            "one lasting failure makes the batch fail"
         );
     }
 

@@ -204,6 +204,12 @@ impl TestCluster {
         }
     }
 
+    /// The proxy between the code under test and the broker (a broker started with
+    /// [`KafkaOptions::proxied`]); panics otherwise.
+    pub fn proxy(&self) -> crate::TcpProxy {
+        self.kafka().and_then(|b| b.proxy()).expect("a broker started with KafkaOptions { proxied: true }")
+    }
+
     /// The kmigrate configuration of this cluster.
     pub fn config(&self) -> ClusterConfig {
         ClusterConfig {

@@ -41,6 +41,7 @@ fn first_errors(path: &std::path::Path, n: usize) -> String {
         .collect();
     if lines.is_empty() { "(none)".to_string() } else { lines.join("\n") }
 }
+use crate::proxy::TcpProxy;
 use crate::tls::TlsFiles;
 
 /// The Apache Kafka version the tests run (the `kafka.version` of `scripts/kafka/pom.xml`; a test
@@ -83,6 +84,9 @@ pub struct KafkaOptions {
     /// The hosts the TLS broker certificate names (default: `localhost`, `127.0.0.1`); another name
     /// makes a hostname mismatch.
     pub cert_hosts: Vec<String>,
+    /// Clients of the code under test reach the broker through a [`TcpProxy`] (its port is the
+    /// advertised one), so that a test can cut or blackhole the network ([`KafkaBroker::proxy`]).
+    pub proxied: bool,
 }
 
 /// A running Apache Kafka broker.
@@ -94,6 +98,7 @@ pub struct KafkaBroker {
     internal_port: u16,
     external_port: Option<u16>,
     controller_port: u16,
+    proxy: Option<TcpProxy>,
     dir: PathBuf,
     log: PathBuf,
     options: KafkaOptions,
@@ -261,7 +266,15 @@ impl KafkaBroker {
     ) -> Result<KafkaBroker, String> {
         let internal_port = options.port.unwrap_or_else(free_port);
         let controller_port = free_port();
-        let external_port = (!matches!(options.listener, Listener::Plaintext)).then(free_port);
+        let external_port =
+            (options.proxied || !matches!(options.listener, Listener::Plaintext)).then(free_port);
+        let proxy = match external_port {
+            Some(port) if options.proxied => Some(
+                TcpProxy::start(([127, 0, 0, 1], port).into())
+                    .map_err(|e| format!("starting the TCP proxy: {e}"))?,
+            ),
+            _ => None,
+        };
         let tls = match options.listener {
             Listener::SaslSsl { .. } | Listener::MutualTls => {
                 let hosts: Vec<&str> = if options.cert_hosts.is_empty() {
@@ -276,8 +289,13 @@ impl KafkaBroker {
             }
             _ => None,
         };
-        let props =
-            server_properties(&dir, internal_port, controller_port, external_port, options, tls.as_ref());
+        let ports = Ports {
+            internal: internal_port,
+            controller: controller_port,
+            external: external_port,
+            advertised: proxy.as_ref().map(TcpProxy::port).or(external_port),
+        };
+        let props = server_properties(&dir, &ports, options, tls.as_ref());
         std::fs::write(dir.join("server.properties"), props).map_err(|e| e.to_string())?;
         std::fs::write(dir.join("log4j2.properties"), LOG4J2).map_err(|e| e.to_string())?;
         let log = dir.join("broker.log");
@@ -317,6 +335,7 @@ impl KafkaBroker {
             internal_port,
             external_port,
             controller_port,
+            proxy,
             dir,
             log,
             options: options.clone(),
@@ -437,7 +456,13 @@ impl KafkaBroker {
 
     /// The address the code under test is given: the secured listener if there is one.
     pub fn bootstrap(&self) -> String {
-        format!("127.0.0.1:{}", self.external_port.unwrap_or(self.internal_port))
+        let external = self.proxy.as_ref().map(TcpProxy::port).or(self.external_port);
+        format!("127.0.0.1:{}", external.unwrap_or(self.internal_port))
+    }
+
+    /// The proxy between the code under test and the broker, if started [`KafkaOptions::proxied`].
+    pub fn proxy(&self) -> Option<TcpProxy> {
+        self.proxy.clone()
     }
 
     /// The generated CA, broker and client certificates of a TLS broker.
@@ -546,27 +571,30 @@ fn spawn_reaper(dir: &Path) -> Result<(Child, ChildStdin), String> {
 }
 
 /// `server.properties` of a single combined node.
-fn server_properties(
-    dir: &Path,
+/// The ports a broker listens on, and the one it advertises for its external listener (the
+/// proxy's, when proxied).
+struct Ports {
     internal: u16,
     controller: u16,
     external: Option<u16>,
-    options: &KafkaOptions,
-    tls: Option<&TlsFiles>,
-) -> String {
+    advertised: Option<u16>,
+}
+
+fn server_properties(dir: &Path, ports: &Ports, options: &KafkaOptions, tls: Option<&TlsFiles>) -> String {
+    let Ports { internal, controller, .. } = *ports;
     let mut p = String::new();
     let mut listeners = format!("INTERNAL://127.0.0.1:{internal},CONTROLLER://127.0.0.1:{controller}");
     let mut advertised = format!("INTERNAL://127.0.0.1:{internal}");
     let mut map = "INTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT".to_string();
-    if let Some(port) = external {
+    if let Some(port) = ports.external {
         let protocol = match options.listener {
-            Listener::Plaintext => unreachable!("no external listener"),
+            Listener::Plaintext => "PLAINTEXT",
             Listener::SaslPlaintext { .. } => "SASL_PLAINTEXT",
             Listener::SaslSsl { .. } => "SASL_SSL",
             Listener::MutualTls => "SSL",
         };
         write!(listeners, ",EXTERNAL://127.0.0.1:{port}").unwrap();
-        write!(advertised, ",EXTERNAL://127.0.0.1:{port}").unwrap();
+        write!(advertised, ",EXTERNAL://127.0.0.1:{}", ports.advertised.unwrap_or(port)).unwrap();
         write!(map, ",EXTERNAL:{protocol}").unwrap();
     }
     let mut line = |k: &str, v: &str| {

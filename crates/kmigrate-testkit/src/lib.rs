@@ -19,6 +19,7 @@
 
 mod cluster;
 mod kafka;
+mod proxy;
 mod seed;
 mod tansu;
 mod tls;
@@ -29,6 +30,7 @@ pub use cluster::{
     SecuredBrokers, TestCluster, broker_kind, external_clusters, parse_properties, unique,
 };
 pub use kafka::{KAFKA_VERSION, KafkaBroker, KafkaOptions, Listener, SaslUser, kafka_home};
+pub use proxy::{NetworkFault, TcpProxy};
 pub use seed::{ConsumedRecord, GroupProtocol, LiveMember, SeedRecord, produce_with};
 pub use tansu::{Engine, TANSU_VERSION, TansuBroker, tansu_binary};
 pub use tls::TlsFiles;

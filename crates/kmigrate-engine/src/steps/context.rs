@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, FixedOffset};
-use kmigrate_kafka::{Cluster, ClusterConfig, TopicPartition};
+use kmigrate_kafka::{Cluster, ClusterConfig, ConnectOptions, TopicPartition};
 use kmigrate_plan::{Plan, PlanDiagnostic};
 use tokio::sync::OnceCell;
 
@@ -21,6 +21,8 @@ pub struct RunOptions {
     pub cutover_at: Option<DateTime<FixedOffset>>,
     /// `--wait-timeout`: how long a wait may last in this run before pausing.
     pub wait_timeout: Option<Duration>,
+    /// `--connect-timeout`: how long to wait for a cluster that does not answer (the connect, each
+    /// request, an outage of the source during a copy) before the step fails.
     pub connect_timeout: Duration,
     /// How often waits poll the clusters.
     pub poll_interval: Duration,
@@ -98,16 +100,23 @@ impl Context {
         }
     }
 
+    /// `--connect-timeout` bounds the connect and every request: how long apply waits for a cluster
+    /// that does not answer before the step fails (and is retried, for passing failures).
+    fn connect_options(&self) -> ConnectOptions {
+        let t = self.options.connect_timeout;
+        ConnectOptions::new(t).request_timeout(t)
+    }
+
     pub async fn source(&self) -> Result<&Cluster, StepError> {
         self.source
-            .get_or_try_init(|| Cluster::connect(self.source_config.clone(), self.options.connect_timeout))
+            .get_or_try_init(|| Cluster::connect_with(self.source_config.clone(), self.connect_options()))
             .await
             .map_err(kafka_error)
     }
 
     pub async fn target(&self) -> Result<&Cluster, StepError> {
         self.target
-            .get_or_try_init(|| Cluster::connect(self.target_config.clone(), self.options.connect_timeout))
+            .get_or_try_init(|| Cluster::connect_with(self.target_config.clone(), self.connect_options()))
             .await
             .map_err(kafka_error)
     }

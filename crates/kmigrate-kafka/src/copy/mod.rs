@@ -94,6 +94,10 @@ pub struct CopyOptions {
     /// The producer's `compression.type`: `none`, `gzip`, `snappy`, `lz4` or `zstd`. Default
     /// `none`; kmigrate's engine decides it per topic (`kmigrate_engine::compression`).
     pub compression: String,
+    /// How long the source may stay unreachable (connections lost, every broker down, requests
+    /// timing out) before the copy fails: a restarting broker or a network blip within it is
+    /// ridden out, the consumer reconnecting and going on from its position.
+    pub outage_limit: Duration,
 }
 
 impl Default for CopyOptions {
@@ -109,6 +113,7 @@ impl Default for CopyOptions {
             target_max_bytes: None,
             stop_grace: Duration::from_secs(5),
             compression: "none".to_string(),
+            outage_limit: Duration::from_secs(30),
         }
     }
 }
@@ -266,6 +271,41 @@ fn read_up_to(ends: &BTreeMap<i32, Watermarks>, partitions: &[i32], position: &B
     })
 }
 
+/// The source stopped answering at `since` (the copy fails once [`CopyOptions::outage_limit`]
+/// has passed without an answer).
+struct Outage {
+    since: Instant,
+    probed: Instant,
+    /// The last error librdkafka reported.
+    detail: String,
+}
+
+impl Outage {
+    fn began() -> Outage {
+        Outage { since: Instant::now(), probed: Instant::now(), detail: String::new() }
+    }
+}
+
+/// Errors of the consumer that only say the source is (for now) out of reach; librdkafka goes on
+/// trying by itself.
+fn is_connection_error(e: &KafkaError) -> bool {
+    use RDKafkaErrorCode as C;
+    matches!(
+        e.rdkafka_error_code(),
+        Some(
+            C::BrokerTransportFailure
+                | C::AllBrokersDown
+                | C::Resolve
+                | C::OperationTimedOut
+                | C::RequestTimedOut
+                | C::NetworkException
+                | C::BrokerNotAvailable
+                | C::LeaderNotAvailable
+                | C::NotLeaderForPartition
+        )
+    )
+}
+
 /// How long a copy that is not stopping waits for the target's last acknowledgements.
 const FINAL_FLUSH: Duration = Duration::from_secs(120);
 
@@ -298,6 +338,7 @@ impl Worker {
         let mut last_report = Instant::now();
         let mut end = CopyEnd::Stopped;
         let mut failure: Option<Error> = None;
+        let mut outage: Option<Outage> = None;
         'pipe: loop {
             // Housekeeping once per batch of records, not per record: at a few hundred thousand
             // records a second, clock reads, locks and empty polls of the producer add up.
@@ -309,6 +350,7 @@ impl Worker {
             for _ in 0..BATCH {
                 match self.consumer.poll(Duration::from_millis(20)) {
                     Some(Ok(m)) => {
+                        outage = None;
                         at_end.insert(m.partition(), false);
                         position.insert(m.partition(), m.offset() + 1);
                         match self.produce(&m) {
@@ -321,7 +363,17 @@ impl Worker {
                         }
                     }
                     Some(Err(KafkaError::PartitionEOF(p))) => {
+                        outage = None;
                         at_end.insert(p, true);
+                        break;
+                    }
+                    Some(Err(e)) if is_connection_error(&e) => {
+                        // librdkafka reconnects by itself: wait for the source, within a bound.
+                        let o = outage.get_or_insert_with(Outage::began);
+                        if o.detail.is_empty() {
+                            tracing::warn!(cluster = %self.source_label, topic = %self.topic, error = %e, "the source stopped answering; the copy waits for it");
+                        }
+                        o.detail = e.to_string();
                         break;
                     }
                     Some(Err(e)) => {
@@ -332,6 +384,27 @@ impl Worker {
                 }
             }
             self.producer.poll(Duration::ZERO);
+            if let Some(o) = outage.as_mut() {
+                if o.since.elapsed() >= self.options.outage_limit {
+                    failure = Some(Error::Unreachable {
+                        label: self.source_label.clone(),
+                        bootstrap: self.source.bootstrap_servers().to_string(),
+                        waited: o.since.elapsed(),
+                        detail: std::mem::take(&mut o.detail),
+                        refused: false,
+                    });
+                    break 'pipe;
+                }
+                // A fetch may answer with nothing new (no record, no end-of-partition event
+                // again): ask for metadata to learn that the source is back.
+                if o.probed.elapsed() >= Duration::from_secs(1) {
+                    o.probed = Instant::now();
+                    if self.consumer.fetch_metadata(Some(&self.topic), Duration::from_millis(500)).is_ok() {
+                        tracing::info!(cluster = %self.source_label, topic = %self.topic, after = ?o.since.elapsed(), "the source answers again");
+                        outage = None;
+                    }
+                }
+            }
             if self.control.cutover_passed.load(Ordering::SeqCst) && cutover_seen.is_none() {
                 cutover_seen =
                     Some(self.control.cutover_at.lock().expect("control lock").unwrap_or_else(Instant::now));

@@ -77,6 +77,7 @@ pub async fn run(ctx: &Context, h: &StepHandle) -> StepResult {
         source_max_bytes: max_message_bytes(&source_config),
         target_max_bytes: max_message_bytes(&target_config),
         compression: compression.codec.as_str().to_string(),
+        outage_limit: ctx.options.connect_timeout,
         ..CopyOptions::default()
     };
     let mut pipe = CopyPipe::start(source, target, &topic, &starts, options).map_err(kafka_error)?;
