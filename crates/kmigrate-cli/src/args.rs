@@ -251,7 +251,8 @@ pub struct ApplyArgs {
     pub concurrency: usize,
 
     /// How long to wait for a cluster that does not answer (to connect, for each request, through
-    /// an outage of the source while copying) before a step fails; passing failures are retried.
+    /// an outage of the source or a target that acknowledges nothing while copying) before a step
+    /// fails; passing failures are retried.
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = humantime::parse_duration)]
     pub connect_timeout: std::time::Duration,
 }

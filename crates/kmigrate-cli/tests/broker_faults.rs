@@ -334,41 +334,60 @@ async fn the_network_to_the_source_blackholed_and_cut_is_ridden_out() {
     case.assert_migrated(&source, &target, 2500).await;
 }
 
-/// The target goes away for good as the offsets step starts: apply retries, then stops with an
-/// error naming the target cluster, within its timeouts (`--connect-timeout` bounds each request).
-/// Once the target is back, a re-run finishes exactly.
+/// The target goes away for good, first mid-copy, then (back, and gone again) as the offsets step
+/// starts: each time apply retries, then stops with an error naming the target cluster, within its
+/// timeouts (`--connect-timeout 5s` bounds each wait). Once the target is back, a re-run finishes
+/// exactly.
 #[tokio::test(flavor = "multi_thread")]
-async fn a_target_gone_at_the_offsets_step_stops_apply_naming_it_and_a_rerun_is_exact() {
+async fn a_target_gone_mid_copy_or_at_the_offsets_step_stops_apply_naming_it_and_a_rerun_is_exact() {
     let source = TestCluster::start("source", Engine::Sqlite);
     let target = TestCluster::start_kafka("target", KafkaOptions::default());
     let dir = tempfile::tempdir().unwrap();
     let case = Case::seed(&source, "tgone").await;
-    let plan = case.write_plan(dir.path(), &source, &target, 0);
+    let plan = case.write_plan(dir.path(), &source, &target, 40);
+    let args = ["apply", plan.as_str(), "--connect-timeout", "5s"];
 
-    let mut apply = Watched::start(dir.path(), &["apply", &plan, "--connect-timeout", "5s"]);
+    // Mid-copy: records wait for a target that never acknowledges them.
+    let apply = Watched::start(dir.path(), &args);
+    wait_copied(dir.path(), &case, 2000);
+    let gone = Instant::now();
+    target.kafka().unwrap().kill();
+    case.produce(&source, 1000..1500).await;
+    let code = apply.exit_code(dir.path(), 300);
+    assert_gave_up(dir.path(), code, "copy:", gone.elapsed());
+    target.kafka().unwrap().restart();
+
+    // At the offsets step.
+    let mut apply = Watched::start(dir.path(), &args);
     apply.wait_for("step_started", "offsets", 120);
     let gone = Instant::now();
     apply.frozen(|| target.kafka().unwrap().kill());
     let code = apply.exit_code(dir.path(), 300);
-    let waited = gone.elapsed();
-    let failures = step_failures(dir.path());
-    if code != 1 || failures.is_empty() {
-        dump_logs(dir.path());
-    }
-    assert_eq!(code, 1, "apply fails");
-    assert!(
-        failures.len() == 1 && failures[0].starts_with("offsets:") && failures[0].contains("target cluster"),
-        "the offsets step fails naming the target cluster: {failures:?}"
-    );
-    // 4 attempts of at most a few 5 s timeouts each, 7 s of backoff between them.
-    assert!(waited < Duration::from_secs(120), "apply stopped {waited:?} after the target went away");
-    println!("apply stopped {waited:?} after the target went away: {}", failures[0]);
-
+    assert_gave_up(dir.path(), code, "offsets:", gone.elapsed());
     target.kafka().unwrap().restart();
+
     let code = Watched::start(dir.path(), &["apply", &plan]).exit_code(dir.path(), 180);
     if code != 0 {
         dump_logs(dir.path());
     }
     assert_eq!(code, 0, "a re-run finishes");
-    case.assert_migrated(&source, &target, 1000).await;
+    case.assert_migrated(&source, &target, 1500).await;
+}
+
+/// apply failed (exit 1) `waited` after the target went away, the last step failure reported
+/// being of the step `step` (a prefix) and naming the target cluster.
+fn assert_gave_up(dir: &Path, code: i32, step: &str, waited: Duration) {
+    let failures = step_failures(dir);
+    if code != 1 || failures.is_empty() {
+        dump_logs(dir);
+    }
+    assert_eq!(code, 1, "apply fails");
+    let last = failures.last().expect("a step failed");
+    assert!(
+        last.starts_with(step) && last.contains("target cluster"),
+        "the {step} step fails naming the target cluster: {failures:?}"
+    );
+    // 4 attempts of a few 5 s timeouts each, 7 s of backoff between them.
+    assert!(waited < Duration::from_secs(120), "apply stopped {waited:?} after the target went away");
+    println!("apply stopped {waited:?} after the target went away: {last}");
 }

@@ -22,7 +22,8 @@ pub struct RunOptions {
     /// `--wait-timeout`: how long a wait may last in this run before pausing.
     pub wait_timeout: Option<Duration>,
     /// `--connect-timeout`: how long to wait for a cluster that does not answer (the connect, each
-    /// request, an outage of the source during a copy) before the step fails.
+    /// request, an outage of the source or a target that acknowledges nothing during a copy) before
+    /// the step fails.
     pub connect_timeout: Duration,
     /// How often waits poll the clusters.
     pub poll_interval: Duration,

@@ -95,8 +95,9 @@ pub struct CopyOptions {
     /// `none`; kmigrate's engine decides it per topic (`kmigrate_engine::compression`).
     pub compression: String,
     /// How long the source may stay unreachable (connections lost, every broker down, requests
-    /// timing out) before the copy fails: a restarting broker or a network blip within it is
-    /// ridden out, the consumer reconnecting and going on from its position.
+    /// timing out), and the target acknowledge nothing while records wait for it, before the copy
+    /// fails: a restarting broker or a network blip within it is ridden out, the consumer
+    /// reconnecting and going on from its position, the idempotent producer resending.
     pub outage_limit: Duration,
 }
 
@@ -339,6 +340,8 @@ impl Worker {
         let mut end = CopyEnd::Stopped;
         let mut failure: Option<Error> = None;
         let mut outage: Option<Outage> = None;
+        let mut last_ack = Instant::now();
+        let mut giving_up = false;
         'pipe: loop {
             // Housekeeping once per batch of records, not per record: at a few hundred thousand
             // records a second, clock reads, locks and empty polls of the producer add up.
@@ -437,14 +440,33 @@ impl Worker {
             }
             if last_report.elapsed() >= Duration::from_millis(200) {
                 last_report = Instant::now();
-                if !self.report(&at_end, &position) {
+                match self.report(&at_end, &position) {
+                    None => break,
+                    Some(acknowledged) if acknowledged > 0 => last_ack = Instant::now(),
+                    Some(_) => {}
+                }
+                // Records wait for the target, and it has acknowledged none for the whole outage
+                // limit: it is down, frozen or cut off. (Idle time, nothing in flight, is no outage.)
+                let awaiting = self.producer.in_flight_count().max(0);
+                if awaiting == 0 {
+                    last_ack = Instant::now();
+                } else if last_ack.elapsed() >= self.options.outage_limit {
+                    failure = Some(Error::Timeout {
+                        label: self.target.label().to_string(),
+                        operation: format!(
+                            "waiting for the target to acknowledge {awaiting} copied records of topic {}",
+                            self.topic
+                        ),
+                        waited: last_ack.elapsed(),
+                    });
+                    giving_up = true;
                     break;
                 }
             }
         }
         // Everything handed to the producer is acknowledged and reported, or refused, or (when
-        // stopping) left to the next run's reconciliation.
-        let (unacknowledged, purged) = self.drain();
+        // stopping or giving up) left to the next run's reconciliation.
+        let (unacknowledged, purged) = self.drain(giving_up);
         self.report(&at_end, &position);
         let refusal = self.producer.context().acks.lock().expect("delivery lock").failure().cloned();
         if let Some(r) = refusal {
@@ -474,19 +496,20 @@ impl Worker {
     }
 
     /// Waits for the target to acknowledge what the producer holds: at most [`FINAL_FLUSH`], or
-    /// [`CopyOptions::stop_grace`] once asked to stop or once a record was refused (the producer
-    /// then sends nothing more; records it holds for a retry would wait for ever). What is left
+    /// [`CopyOptions::stop_grace`] once asked to stop, once a record was refused (the producer
+    /// then sends nothing more; records it holds for a retry would wait for ever) or when
+    /// `giving_up` on a target that acknowledged nothing for [`CopyOptions::outage_limit`]. What is left
     /// is purged; records of it the target may still write are found by the next run's
     /// reconciliation. Returns how many records were left, and whether they were purged on a
     /// stop (their purge is no refusal by the target).
-    fn drain(&self) -> (u64, bool) {
+    fn drain(&self, giving_up: bool) -> (u64, bool) {
         let started = Instant::now();
         loop {
             if self.producer.flush(Duration::from_millis(100)).is_ok() {
                 self.producer.poll(Duration::ZERO);
                 return (0, false);
             }
-            let limit = if self.stopping() || self.producer.context().refused() {
+            let limit = if giving_up || self.stopping() || self.producer.context().refused() {
                 self.options.stop_grace
             } else {
                 FINAL_FLUSH
@@ -614,9 +637,12 @@ impl Worker {
     }
 
     /// Sends the acknowledgements gathered so far; false if nobody listens any more.
-    fn report(&self, at_end: &BTreeMap<i32, bool>, position: &BTreeMap<i32, i64>) -> bool {
+    /// Sends what was acknowledged since the last report; how many records that was (`None`: the
+    /// step is gone).
+    fn report(&self, at_end: &BTreeMap<i32, bool>, position: &BTreeMap<i32, i64>) -> Option<usize> {
         let deliveries =
             std::mem::take(&mut self.producer.context().acks.lock().expect("delivery lock").delivered);
+        let acknowledged = deliveries.len();
         let bytes = self.producer.context().bytes.swap(0, Ordering::Relaxed);
         let progress = CopyProgress {
             deliveries,
@@ -625,6 +651,6 @@ impl Worker {
             lag: self.lag(position),
             awaiting: self.producer.in_flight_count().max(0) as u64,
         };
-        self.tx.blocking_send(progress).is_ok()
+        self.tx.blocking_send(progress).ok().map(|()| acknowledged)
     }
 }
