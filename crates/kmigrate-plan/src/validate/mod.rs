@@ -4,6 +4,7 @@
 //! reports every problem, each at its own line and column with a suggested fix.
 
 mod cluster;
+mod connect;
 mod consumers;
 mod cutover;
 mod data;
@@ -26,6 +27,8 @@ use crate::template::template_problems;
 
 /// What a plan's `name` must match (it names the checkpoint state on disk); the schema says so too.
 pub(crate) const NAME_PATTERN: &str = r"^[a-z0-9._-]+$";
+/// What `sync.connect.name_prefix` must match (connector names go into REST URLs).
+pub(crate) const CONNECTOR_PREFIX_PATTERN: &str = r"^[A-Za-z0-9._-]+$";
 
 static NAME_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(NAME_PATTERN).expect("static regex"));
 
@@ -174,6 +177,7 @@ impl Checker<'_> {
         let (topics, index) = self.topics(raw.topics.as_ref(), root);
         let data = self.data(&raw, root);
         let compression = self.sync_compression(&raw, data);
+        let connect = self.connect(&raw, data, name.as_deref(), root);
         let cutover = self.cutover(raw.cutover.as_ref(), root);
         let groups = self.consumers(raw.consumers.as_ref(), &index, data);
 
@@ -187,6 +191,7 @@ impl Checker<'_> {
             compression,
             cutover: cutover?,
             groups,
+            connect,
         })
     }
 
