@@ -26,7 +26,7 @@ pub use events::{Event, NullReporter, Outcome, RecordingReporter, Reporter};
 pub use lock::{LockError, LockInfo, PlanLock};
 pub use outputs::{OutputsError, load as load_state};
 pub use state::{State, StateError, StateStore, StepState, StepStatus};
-pub use steps::{Context, KafkaSteps, RunOptions, cluster_configs};
+pub use steps::{ConnectConfig, Context, KafkaSteps, RunOptions, cluster_configs, connect_config};
 pub use walker::{
     StepError, StepHandle, StepOutcome, StepResult, StepRunner, StopSignal, WalkOptions, WalkSummary,
 };

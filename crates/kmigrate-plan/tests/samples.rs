@@ -190,6 +190,6 @@ fn the_mirrormaker2_sample_names_its_connect_cluster() {
     let c = p.connect.expect("connect");
     assert_eq!(c.url.raw, "http://connect.logistics.corp:8083");
     assert_eq!((c.name_prefix.as_str(), c.tasks), ("shipments-mm2", Some(8)));
-    assert_eq!(c.properties[2].value.raw, "${OLD_TRUSTSTORE_PASSWORD}");
+    assert_eq!(c.properties[0].value.raw, "zstd");
     assert_eq!(p.cutover.mode, CutoverMode::Manual);
 }

@@ -77,6 +77,12 @@ pub(super) fn build(
             StepKind::Expand => expand(&ctx, subject),
             StepKind::Topic => topic(&ctx, subject),
             StepKind::Copy => copy(&ctx, subject),
+            StepKind::Connectors => connectors(&ctx),
+            StepKind::Mirror => mirror(&ctx, subject),
+            StepKind::StopMirror => Built::new(
+                Change::Change,
+                Action::StopMirror(StopMirrorAction { connectors: kmigrate_dag::connector_names(plan) }),
+            ),
             StepKind::Cutover => cutover_step(&ctx),
             StepKind::Synced => Built::new(
                 Change::Wait,
@@ -509,6 +515,43 @@ fn copy(ctx: &Ctx, topic: &str) -> Built {
         ));
     }
     built
+}
+
+/// The connectors apply submits, as the plan writes them (secrets masked).
+fn connectors(ctx: &Ctx) -> Built {
+    let plan = ctx.input.plan;
+    let rendered = crate::steps::mirror::shown(plan, &ctx.topics)
+        .unwrap_or_else(|| kmigrate_connect::Rendered { connectors: Vec::new(), untranslated: Vec::new() });
+    let url = plan.connect.as_ref().map(|c| c.url.raw.clone()).unwrap_or_default();
+    let mut built = Built::new(
+        Change::Create,
+        Action::Connectors(ConnectorsAction {
+            url,
+            connectors: rendered.connectors,
+            untranslated: rendered.untranslated.clone(),
+        }),
+    );
+    for u in rendered.untranslated {
+        built.notes.push(format!(
+            "{u}: no equivalent in MirrorMaker's Java clients, not passed (set the Java client's own in sync.connect.properties)"
+        ));
+    }
+    if ctx.topics.len() < plan.topics.len() && ctx.live.is_none() {
+        built.notes.push("topics matched by patterns are added once the source is read".into());
+    }
+    built
+}
+
+fn mirror(ctx: &Ctx, topic: &str) -> Built {
+    let records = ctx.live.map(|live| {
+        live.source_marks.iter().filter(|(p, _)| p.topic == topic).map(|(_, w)| w.len() as u64).sum::<u64>()
+    });
+    let change = match records {
+        None => Change::Unknown,
+        Some(0) => Change::Unchanged,
+        Some(_) => Change::Create,
+    };
+    Built::new(change, Action::Mirror(MirrorAction { topic: topic.to_string(), records }))
 }
 
 fn cutover_step(ctx: &Ctx) -> Built {

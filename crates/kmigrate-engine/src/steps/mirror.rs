@@ -1,0 +1,267 @@
+//! MirrorMaker 2 on Kafka Connect (`sync.by: mirrormaker2`):
+//!
+//! - `connectors` submits the connectors kmigrate renders for the plan (`kmigrate_connect::mm2`)
+//!   with `PUT /connectors/<name>/config` (the same config again changes nothing), once every
+//!   topic exists on the target, and waits until the source connector's tasks run;
+//! - `mirror:<t>` watches one topic's copy: per partition, the last source offset the connector
+//!   committed (Connect commits a source task's offsets once the target acknowledged the records)
+//!   against the source's end, until the cutover has passed and every partition is copied up to
+//!   the end read after it. A connector or task that fails stops it, with the trace Connect gives;
+//! - `stop-mirror` deletes the connectors once every group is positioned: a done step, so a re-run
+//!   never deletes (or misses) them again.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use kmigrate_connect::mm2::{self, Mm2Inputs, Rendered};
+use kmigrate_connect::{ConnectClient, ConnectError};
+use kmigrate_dag::StepKind;
+use kmigrate_kafka::TopicPartition;
+use kmigrate_plan::Plan;
+use serde_json::json;
+
+use super::context::{ConnectConfig, Context, kafka_error};
+use super::copy::reconcile::read_chunk;
+use crate::state::StepStatus;
+use crate::walker::{StepError, StepHandle, StepOutcome, StepResult};
+
+/// The connectors for `topics`, from resolved configurations (apply).
+pub fn rendered(ctx: &Context, connect: &ConnectConfig, topics: &[String]) -> Rendered {
+    let (s, t) = (ctx.source_config(), ctx.target_config());
+    let groups: Vec<String> = ctx.plan.groups.iter().map(|g| g.id.clone()).collect();
+    mm2::render(&Mm2Inputs {
+        name_prefix: &connect.name_prefix,
+        source_bootstrap: &s.bootstrap_servers,
+        source_properties: &s.properties,
+        target_bootstrap: &t.bootstrap_servers,
+        target_properties: &t.properties,
+        topics,
+        groups: &groups,
+        tasks: connect.tasks,
+        overrides: &connect.overrides,
+    })
+}
+
+/// The connectors as `kmigrate plan` shows them: from the plan as written (`${VAR}`s
+/// unresolved), secrets masked. `None` unless the plan runs MirrorMaker 2.
+pub fn shown(plan: &Plan, topics: &[String]) -> Option<Rendered> {
+    let c = plan.connect.as_ref().filter(|_| plan.mirrors_data())?;
+    let props = |c: &kmigrate_plan::Cluster| -> BTreeMap<String, String> {
+        c.properties.iter().map(|p| (p.key.clone(), p.value.raw.clone())).collect()
+    };
+    let (sp, tp) = (props(&plan.source), props(&plan.target));
+    let groups: Vec<String> = plan.groups.iter().map(|g| g.id.clone()).collect();
+    let overrides: Vec<(String, String)> =
+        c.properties.iter().map(|p| (p.key.clone(), p.value.raw.clone())).collect();
+    let mut r = mm2::render(&Mm2Inputs {
+        name_prefix: &c.name_prefix,
+        source_bootstrap: &plan.source.bootstrap_servers.raw,
+        source_properties: &sp,
+        target_bootstrap: &plan.target.bootstrap_servers.raw,
+        target_properties: &tp,
+        topics,
+        groups: &groups,
+        tasks: c.tasks,
+        overrides: &overrides,
+    });
+    for connector in &mut r.connectors {
+        connector.config = mm2::masked(&connector.config);
+    }
+    Some(r)
+}
+
+fn client(ctx: &Context, connect: &ConnectConfig) -> ConnectClient {
+    ConnectClient::new(&connect.url, ctx.options.connect_timeout)
+}
+
+/// Runs a Connect request on a blocking thread.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ConnectError> + Send + 'static,
+) -> Result<T, StepError> {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(StepError { transient: e.is_transient(), message: e.to_string() }),
+        Err(e) => Err(StepError::fatal(format!("internal error: a Kafka Connect request panicked: {e}"))),
+    }
+}
+
+pub async fn connectors(ctx: &Context, h: &StepHandle) -> StepResult {
+    let connect = ctx.connect()?;
+    let topics = ctx.topics(h);
+    let r = rendered(ctx, connect, &topics);
+    for u in &r.untranslated {
+        h.warn(format!(
+            "{u}: a librdkafka property MirrorMaker's Java clients have no equivalent for; not passed to the connectors (set the Java client's own in sync.connect.properties, as source.cluster.<property> or target.cluster.<property>)"
+        ));
+    }
+    let client = client(ctx, connect);
+    let mut lines = Vec::new();
+    for c in &r.connectors {
+        let (cl, name, config) = (client.clone(), c.name.clone(), c.config.clone());
+        let created = blocking(move || cl.put_config(&name, &config)).await?;
+        lines.push(format!(
+            "{} ({})",
+            c.name,
+            if created { "created" } else { "config unchanged or updated" }
+        ));
+    }
+    // Wait until MirrorMaker runs: a config Connect accepts may still fail to start.
+    let names = r.names();
+    loop {
+        let mut waiting = Vec::new();
+        for name in &names {
+            let (cl, n) = (client.clone(), name.clone());
+            match blocking(move || cl.status(&n)).await? {
+                Some(s) if s.failure().is_some() => {
+                    return Err(StepError::fatal(format!(
+                        "MirrorMaker 2 does not run: {}",
+                        s.failure().unwrap_or_default()
+                    )));
+                }
+                Some(s) if s.running() => {}
+                Some(s) => waiting.push(format!("{name} is {}", s.connector.state)),
+                None => waiting.push(format!("{name} is not listed yet")),
+            }
+        }
+        if waiting.is_empty() {
+            break;
+        }
+        h.report(crate::Event::StepWaiting {
+            step: h.id(),
+            reason: format!(
+                "waiting for MirrorMaker 2's tasks to start on {}: {}",
+                connect.url,
+                waiting.join(", ")
+            ),
+        });
+        if !ctx.pause_between_polls(h).await {
+            return Ok(StepOutcome::Interrupted);
+        }
+    }
+    Ok(StepOutcome::Done {
+        summary: format!(
+            "submitted to Kafka Connect at {}: {}; every task runs",
+            connect.url,
+            lines.join(", ")
+        ),
+        outputs: json!({ "connectors": names, "url": connect.url }),
+    })
+}
+
+pub async fn mirror(ctx: &Context, h: &StepHandle) -> StepResult {
+    let topic = h.step.subject().unwrap_or_default().to_string();
+    let connect = ctx.connect()?;
+    let client = client(ctx, connect);
+    let submitted = rendered(ctx, connect, &ctx.topics(h));
+    let names = submitted.names();
+    let source_connector = mm2::source_name(&connect.name_prefix);
+    let source = ctx.source().await?;
+    let partitions = ctx.partitions(source, std::slice::from_ref(&topic)).await?;
+    let mut caught_up = h.checkpoint.read(|s| s.step(&h.id()).is_some_and(|st| caught_up_in(&st.outputs)));
+    let started = Instant::now();
+    let mut first: Option<u64> = None;
+    // The source's ends read once the cutover is done: every record produced before it is below.
+    let mut ends: Option<BTreeMap<TopicPartition, i64>> = None;
+    // Per partition, the next offset to copy at the last poll, and whether nothing is left after it.
+    let mut last_next: BTreeMap<TopicPartition, i64> = BTreeMap::new();
+    let mut drained: BTreeMap<TopicPartition, i64> = BTreeMap::new();
+    loop {
+        for name in &names {
+            let (cl, n) = (client.clone(), name.clone());
+            match blocking(move || cl.status(&n)).await? {
+                Some(s) => {
+                    if let Some(f) = s.failure() {
+                        return Err(StepError::fatal(format!("MirrorMaker 2 failed copying {topic}: {f}")));
+                    }
+                }
+                None => {
+                    // Deleted outside kmigrate: submit it again (it resumes from its offsets).
+                    h.warn(format!(
+                        "connector {name} is gone from Kafka Connect at {}; submitting it again",
+                        connect.url
+                    ));
+                    let c = submitted.connectors.iter().find(|c| &c.name == name).expect("a rendered name");
+                    let (cl, n, config) = (client.clone(), name.clone(), c.config.clone());
+                    blocking(move || cl.put_config(&n, &config)).await?;
+                }
+            }
+        }
+        let cut = h.checkpoint.status(StepKind::Cutover.as_str()) == Some(StepStatus::Done);
+        if cut && ends.is_none() {
+            ends = Some(source.latest_offsets(&partitions).await.map_err(kafka_error)?);
+        }
+        let marks = source.watermarks(&partitions).await.map_err(kafka_error)?;
+        let (cl, n) = (client.clone(), source_connector.clone());
+        let committed = blocking(move || cl.mirrored_offsets(&n)).await?.unwrap_or_default();
+        let (mut copied, mut lag) = (0u64, 0u64);
+        let mut all_at_end = true;
+        for p in &partitions {
+            let w = marks[p];
+            let next =
+                committed.get(&(p.topic.clone(), p.partition)).map_or(w.earliest, |o| o + 1).max(w.earliest);
+            let end = ends.as_ref().map_or(w.latest, |e| e[p]);
+            copied += (next - w.earliest).max(0) as u64;
+            let behind = (end - next).max(0) as u64;
+            if behind > 0 && drained.get(p) != Some(&next) {
+                // Offsets without records (transaction markers, aborted records, compaction) are
+                // never committed: a partition stalled short of its end may hold nothing more.
+                if last_next.get(p) == Some(&next) && read_chunk(source, p, next).await?.is_empty() {
+                    drained.insert(p.clone(), next);
+                }
+            }
+            last_next.insert(p.clone(), next);
+            if behind > 0 && drained.get(p) != Some(&next) {
+                all_at_end = false;
+                lag += behind;
+            }
+        }
+        if all_at_end && !caught_up {
+            caught_up = true;
+            h.save_outputs(json!({ "caught_up": true }))?;
+        }
+        let base = *first.get_or_insert(copied);
+        let rate = (copied - base.min(copied)) as f64 / started.elapsed().as_secs_f64().max(0.001);
+        if cut && all_at_end {
+            return Ok(StepOutcome::Done {
+                summary: format!(
+                    "MirrorMaker 2 copied {topic} to the source's end after the cutover ({copied} records in {} partitions)",
+                    partitions.len()
+                ),
+                outputs: json!({ "caught_up": true, "copied": copied }),
+            });
+        }
+        h.progress(copied, Some(copied + lag), "records", Some(format!("{rate:.0} records/s, lag {lag}")));
+        if !ctx.pause_between_polls(h).await {
+            return Ok(StepOutcome::Interrupted);
+        }
+    }
+}
+
+/// Whether a `mirror:<t>` step's outputs say it has caught up with the source.
+pub fn caught_up_in(outputs: &serde_json::Value) -> bool {
+    outputs.get("caught_up").and_then(serde_json::Value::as_bool).unwrap_or(false)
+}
+
+pub async fn stop(ctx: &Context, _h: &StepHandle) -> StepResult {
+    let connect = ctx.connect()?;
+    let client = client(ctx, connect);
+    let mut deleted = Vec::new();
+    let mut absent = Vec::new();
+    for name in kmigrate_dag::connector_names(&ctx.plan) {
+        let (cl, n) = (client.clone(), name.clone());
+        if blocking(move || cl.delete(&n)).await? {
+            deleted.push(name);
+        } else {
+            absent.push(name);
+        }
+    }
+    let mut summary =
+        format!("deleted MirrorMaker 2's connectors from {}: {}", connect.url, deleted.join(", "));
+    if deleted.is_empty() {
+        summary = format!("MirrorMaker 2's connectors were already gone from {}", connect.url);
+    }
+    if !absent.is_empty() && !deleted.is_empty() {
+        summary.push_str(&format!(" ({} already gone)", absent.join(", ")));
+    }
+    Ok(StepOutcome::Done { summary, outputs: json!({ "deleted": deleted, "absent": absent }) })
+}
