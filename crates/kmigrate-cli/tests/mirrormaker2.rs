@@ -29,7 +29,7 @@ fn connect_url(s: &Scenario) -> String {
 fn write_mm2_plan(s: &mut Scenario, prefix: &str, topic_extra: &str, cutover: &str, groups: &str) -> String {
     let yaml = format!(
         "version: 1\nname: e2e\nsource:\n  bootstrap_servers: \"{}\"\ntarget:\n  bootstrap_servers: \"{}\"\n\
-         topics:\n  - name: {}\n{topic_extra}data: synced\nsync:\n  by: mirrormaker2\n  connect:\n    url: \"{}\"\n    name_prefix: {prefix}\n    tasks: 2\n\
+         topics:\n  - name: {}\n{topic_extra}data: synced\nsync:\n  by: mirrormaker2\n  connect:\n    url: \"{}\"\n    name_prefix: {prefix}\n    tasks: 2\n    properties:\n      emit.checkpoints.interval.seconds: \"1\"\n\
          {cutover}\nconsumers:\n  groups:\n{groups}",
         s.source().bootstrap(),
         s.target().bootstrap(),
@@ -112,6 +112,17 @@ async fn mirrormaker2_migrates_topics_and_groups_with_every_strict_group_exact()
     let text = stdout(&out);
     assert!(text.contains("exact from the aligned logs"), "{text}");
     assert!(text.contains("MirrorMaker 2 copied"), "{text}");
+    // MirrorMaker's own translation, beside: from its only offset syncs (the first record of each
+    // partition), a group past them lands on sync + 1 and would read records again.
+    let line = text.lines().find(|l| l.contains(&format!("offsets:{}:", s.group))).unwrap_or_default();
+    assert!(
+        line.contains(&format!(
+            "MirrorMaker 2's checkpoints would start {topic}/0 at 1 (2 records read again), {topic}/1 at 1 (12 records read again)"
+        )),
+        "{line}"
+    );
+    let status = stdout(&s.kmigrate(&["status", &plan]));
+    assert!(status.contains("MirrorMaker 2's checkpoints would start"), "status shows it too: {status}");
 
     // Every record the source holds once, as on the source (key, value, headers, timestamp).
     for (p, from) in [(0, 4), (1, 0)] {

@@ -10,6 +10,7 @@ mod expand;
 pub mod export;
 pub(crate) mod groups;
 pub mod mirror;
+pub mod mm2_translation;
 pub mod offsets;
 mod preflight;
 pub mod topic;

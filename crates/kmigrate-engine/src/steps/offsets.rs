@@ -100,7 +100,17 @@ pub async fn run(ctx: &Context, h: &StepHandle) -> StepResult {
         h.warn(text.clone());
         summary.push_str(&format!("; {text}"));
     }
-    Ok(StepOutcome::Done { outputs: json!({ "decided": decided, "applied": applied }), summary })
+    // MirrorMaker 2's own translation beside kmigrate's, for strict groups (read only).
+    let mut outputs = json!({ "decided": decided, "applied": applied });
+    if ctx.plan.mirrors_data() && group.loss == kmigrate_plan::Loss::Strict {
+        let target = ctx.target().await?;
+        let checkpoints = super::mm2_translation::read(target, &group.id).await?;
+        let starts = super::mm2_translation::compare(&decided, &checkpoints);
+        summary
+            .push_str(&format!("; {}", super::mm2_translation::describe(&starts, decided.partitions.len())));
+        outputs["mirrormaker2"] = json!(starts);
+    }
+    Ok(StepOutcome::Done { outputs, summary })
 }
 
 /// The facts a group's decision is made of (see `strategy`), read by this step before it acts,
