@@ -123,6 +123,8 @@ async fn mirrormaker2_migrates_topics_and_groups_with_every_strict_group_exact()
     );
     let status = stdout(&s.kmigrate(&["status", &plan]));
     assert!(status.contains("MirrorMaker 2's checkpoints would start"), "status shows it too: {status}");
+    let planned = stdout(&s.kmigrate(&["plan", &plan]));
+    assert!(planned.contains(&format!("{topic}/1 at 1 (12 records read again)")), "and plan: {planned}");
 
     // Every record the source holds once, as on the source (key, value, headers, timestamp).
     for (p, from) in [(0, 4), (1, 0)] {
@@ -181,9 +183,10 @@ async fn a_failed_mirrormaker_task_is_reported_with_its_trace() {
     }
 }
 
-/// apply SIGKILLed while MirrorMaker copies: the next apply submits the same configs again
-/// (idempotent), finishes exactly, and deletes the connectors; once that step is done, a later
-/// apply never deletes again (a connector created since under the same name stays).
+/// apply SIGKILLed while MirrorMaker copies: the next apply watches the same connectors (their
+/// submission is done; submitting again would be idempotent anyway), finishes exactly, and
+/// deletes them; once that step is done, a later apply never deletes again (a connector created
+/// since under the same name stays).
 #[tokio::test(flavor = "multi_thread")]
 async fn a_killed_apply_resumes_and_never_deletes_the_connectors_twice() {
     let mut s = Scenario::start();

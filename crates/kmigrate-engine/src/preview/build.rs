@@ -678,6 +678,16 @@ fn offsets(ctx: &Ctx, group: &GroupSpec) -> Built {
         }),
     };
 
+    // MirrorMaker 2's own translation, beside kmigrate's start.
+    if let Some(cps) = ctx.live.and_then(|l| l.mm2_checkpoints.get(&group.id)).filter(|c| !c.is_empty()) {
+        notes.push(match saved_decision(input, group) {
+            Some(decided) => {
+                let starts = crate::steps::mm2_translation::compare(&decided, cps);
+                crate::steps::mm2_translation::describe(&starts, decided.partitions.len())
+            }
+            None => crate::steps::mm2_translation::describe_alone(cps),
+        });
+    }
     // Decided by an earlier apply: apply commits (or exports) exactly that, again if need be.
     if let Some(decided) = saved_decision(input, group) {
         action.rule = rule_name(&decided.rule).to_string();

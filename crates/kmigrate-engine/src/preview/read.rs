@@ -42,6 +42,8 @@ pub(super) struct Live {
     /// when a by-time group can be decided now: T is known and has passed).
     pub by_time: BTreeMap<TopicPartition, TimeAnswer>,
     pub inspected: Vec<PartitionTimestamps>,
+    /// MirrorMaker 2's latest checkpoints of each strict group (`sync.by: mirrormaker2`).
+    pub mm2_checkpoints: BTreeMap<String, BTreeMap<TopicPartition, kmigrate_connect::checkpoint::Checkpoint>>,
 }
 
 /// Reads both clusters; adds the patterns not yet recorded in `expansion`, matched against the
@@ -140,6 +142,13 @@ pub(super) async fn read(
         if ranges.is_empty() { Ok(BTreeMap::new()) } else { source.sample_record_bytes(&ranges).await }
     };
     let (samples, (inspected, by_time)) = tokio::try_join!(sample, by_time_lookup)?;
+    let mut mm2_checkpoints = BTreeMap::new();
+    if plan.mirrors_data() {
+        for g in plan.groups.iter().filter(|g| g.loss == kmigrate_plan::Loss::Strict) {
+            let found = crate::steps::mm2_translation::read_checkpoints(target, &g.id).await?;
+            mm2_checkpoints.insert(g.id.clone(), found);
+        }
+    }
 
     Ok(Live {
         source_md,
@@ -154,6 +163,7 @@ pub(super) async fn read(
         samples,
         by_time,
         inspected,
+        mm2_checkpoints,
     })
 }
 

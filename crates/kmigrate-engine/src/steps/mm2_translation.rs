@@ -41,17 +41,25 @@ impl Mm2Start {
 /// The latest checkpoint of `group` for every partition, read from the target; empty when the
 /// checkpoint topic does not exist (yet).
 pub async fn read(target: &Cluster, group: &str) -> Result<BTreeMap<TopicPartition, Checkpoint>, StepError> {
+    read_checkpoints(target, group).await.map_err(kafka_error)
+}
+
+/// [`read`], with the Kafka error (for `kmigrate plan`).
+pub async fn read_checkpoints(
+    target: &Cluster,
+    group: &str,
+) -> kmigrate_kafka::Result<BTreeMap<TopicPartition, Checkpoint>> {
     let topic = mm2::checkpoints_topic();
     let info = match target.topics(&[&topic]).await {
         Ok(found) => found,
         Err(kmigrate_kafka::Error::TopicNotFound { .. }) => return Ok(BTreeMap::new()),
-        Err(e) => return Err(kafka_error(e)),
+        Err(e) => return Err(e),
     };
     let partitions: Vec<TopicPartition> = info
         .get(&topic)
         .map(|t| t.partitions.iter().map(|p| TopicPartition::new(topic.clone(), p.id)).collect())
         .unwrap_or_default();
-    let marks = target.watermarks(&partitions).await.map_err(kafka_error)?;
+    let marks = target.watermarks(&partitions).await?;
     let mut out = BTreeMap::new();
     for p in &partitions {
         let w = marks[p];
@@ -60,8 +68,7 @@ pub async fn read(target: &Cluster, group: &str) -> Result<BTreeMap<TopicPartiti
             .scan_partition(p, w.earliest, Some(w.latest), Duration::from_secs(30), move |r| {
                 tx.send(r).is_ok()
             })
-            .await
-            .map_err(kafka_error)?;
+            .await?;
         for r in rx {
             let (Some(k), Some(v)) = (r.key.as_deref(), r.value.as_deref()) else { continue };
             if let Some(c) = checkpoint::decode(k, v).filter(|c| c.group == group) {
@@ -88,6 +95,18 @@ pub fn compare(decided: &Decided, checkpoints: &BTreeMap<TopicPartition, Checkpo
             })
         })
         .collect()
+}
+
+/// MirrorMaker's starts alone (before kmigrate decided), for `kmigrate plan`.
+pub fn describe_alone(checkpoints: &BTreeMap<TopicPartition, Checkpoint>) -> String {
+    let each: Vec<String> = checkpoints
+        .iter()
+        .map(|(p, c)| format!("{p} at {} (source offset {})", c.downstream, c.upstream))
+        .collect();
+    format!(
+        "MirrorMaker 2's checkpoints would start the group now at {}; kmigrate's exact start is found at apply, by aligning the logs",
+        each.join(", ")
+    )
 }
 
 /// In words, for the step's summary: "MirrorMaker 2's checkpoints would start orders/0 at 1 (2
