@@ -233,3 +233,23 @@ async fn a_killed_apply_resumes_and_never_deletes_the_connectors_twice() {
     assert!(c.list().unwrap().contains(&name), "the done stop-mirror step did not run again");
     c.delete(&name).unwrap();
 }
+
+/// Groups with no offsets on the source (a self-stored application's): MirrorMaker's checkpoint
+/// connector runs without tasks, which apply does not wait for; the group is exported after the
+/// last copy.
+#[tokio::test(flavor = "multi_thread")]
+async fn groups_without_offsets_on_the_source_do_not_hold_up_the_connectors() {
+    let mut s = Scenario::start();
+    s.seed_old(3, now_ms() - 60 * 60 * 1000).await;
+    let prefix = unique("mm2-self");
+    let groups = format!("    - id: {}\n      offsets: self-stored\n      export: g.csv\n", s.group);
+    let plan = write_mm2_plan(&mut s, &prefix, "", &past_cutover(), &groups);
+    let out = s.kmigrate(&["apply", &plan, "--wait-timeout", "60s"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let topic = &s.topic;
+    let csv = std::fs::read_to_string(s.dir.path().join("g.csv")).unwrap();
+    assert_eq!(csv, format!("{topic},0,3\n{topic},1,3\n"));
+    for p in 0..PARTITIONS {
+        assert_eq!(assert_exact(s.source(), s.target(), topic, p).await, 3);
+    }
+}

@@ -107,6 +107,7 @@ pub async fn connectors(ctx: &Context, h: &StepHandle) -> StepResult {
     }
     // Wait until MirrorMaker runs: a config Connect accepts may still fail to start.
     let names = r.names();
+    let deadline = super::wait::Deadline::after(ctx.options.wait_timeout);
     loop {
         let mut waiting = Vec::new();
         for name in &names {
@@ -119,6 +120,8 @@ pub async fn connectors(ctx: &Context, h: &StepHandle) -> StepResult {
                     )));
                 }
                 Some(s) if s.running() => {}
+                // The checkpoint connector has no task while no plan group has offsets on the source.
+                Some(s) if name != &names[0] && s.connector.state == "RUNNING" => {}
                 Some(s) => waiting.push(format!("{name} is {}", s.connector.state)),
                 None => waiting.push(format!("{name} is not listed yet")),
             }
@@ -126,14 +129,18 @@ pub async fn connectors(ctx: &Context, h: &StepHandle) -> StepResult {
         if waiting.is_empty() {
             break;
         }
-        h.report(crate::Event::StepWaiting {
-            step: h.id(),
-            reason: format!(
-                "waiting for MirrorMaker 2's tasks to start on {}: {}",
-                connect.url,
-                waiting.join(", ")
-            ),
-        });
+        let reason =
+            format!("waiting for MirrorMaker 2's tasks to start on {}: {}", connect.url, waiting.join(", "));
+        if deadline.passed() {
+            return Ok(StepOutcome::Paused {
+                reason,
+                resume: format!(
+                    "kmigrate apply {} (the connectors are submitted)",
+                    ctx.plan.source_file.name
+                ),
+            });
+        }
+        h.report(crate::Event::StepWaiting { step: h.id(), reason });
         if !ctx.pause_between_polls(h).await {
             return Ok(StepOutcome::Interrupted);
         }
