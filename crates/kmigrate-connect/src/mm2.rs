@@ -103,12 +103,15 @@ pub fn render(i: &Mm2Inputs<'_>) -> Rendered {
         // MirrorMaker excludes `*.internal`, `*-internal`, `*.replica` and `__*` by default; the
         // plan's topics are copied whatever their names.
         ("topics.exclude", ""),
-        ("offset-syncs.topic.location", TARGET_ALIAS),
-        // The broker's default.replication.factor, for the small topics MirrorMaker creates for itself.
-        ("offset-syncs.topic.replication.factor", "-1"),
-        ("checkpoints.topic.replication.factor", "-1"),
     ] {
         common.insert(k.to_string(), v.to_string());
+    }
+    if !i.groups.is_empty() {
+        // Offset syncs (what the checkpoints translate through) on the target, not the source;
+        // the broker's default.replication.factor for the small topics MirrorMaker creates for
+        // them. Without groups there are none (MirrorMaker refuses the location without them).
+        common.insert("offset-syncs.topic.location".into(), TARGET_ALIAS.into());
+        common.insert("offset-syncs.topic.replication.factor".into(), "-1".into());
     }
 
     let mut source = common.clone();
@@ -131,6 +134,7 @@ pub fn render(i: &Mm2Inputs<'_>) -> Rendered {
         checkpoint.insert("groups.exclude".into(), String::new());
         checkpoint.insert("sync.group.offsets.enabled".into(), "false".into());
         checkpoint.insert("emit.checkpoints.enabled".into(), "true".into());
+        checkpoint.insert("checkpoints.topic.replication.factor".into(), "-1".into());
         connectors.push(Connector { name: checkpoint_name(i.name_prefix), config: checkpoint });
     }
     for c in &mut connectors {
@@ -302,6 +306,8 @@ mod tests {
         assert_eq!(c["source.cluster.ssl.truststore.location"], "/etc/ca.pem");
         assert_eq!(c["producer.override.acks"], "all");
         assert_eq!(c["emit.offset-syncs.enabled"], "false");
+        // MirrorMaker refuses an offset-syncs location when it emits none.
+        assert!(!c.contains_key("offset-syncs.topic.location"));
         assert_eq!(r.untranslated, ["source: ssl.key.location"]);
         // Shown by `kmigrate plan`: the password never.
         let shown = masked(c);
@@ -329,6 +335,7 @@ mod tests {
         assert_eq!(c["groups"], r"billing,a\.b\x2Cc");
         assert_eq!(c["sync.group.offsets.enabled"], "false");
         assert_eq!(c["offset-syncs.topic.location"], "target");
+        assert_eq!(r.connectors[0].config["offset-syncs.topic.location"], "target");
         assert!(!r.connectors[0].config.contains_key("tasks.max"));
         assert_eq!(checkpoints_topic(), "source.checkpoints.internal");
     }

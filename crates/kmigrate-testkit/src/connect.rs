@@ -143,6 +143,11 @@ impl ConnectWorker {
     pub fn log_path(&self) -> &Path {
         &self.log
     }
+
+    /// The worker JVM's process id (the benchmark reads its CPU time).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
 }
 
 impl Drop for ConnectWorker {
