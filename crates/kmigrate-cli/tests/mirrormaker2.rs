@@ -253,3 +253,23 @@ async fn groups_without_offsets_on_the_source_do_not_hold_up_the_connectors() {
         assert_eq!(assert_exact(s.source(), s.target(), topic, p).await, 3);
     }
 }
+
+/// A plan without consumer groups: only the source connector, without offset syncs (MirrorMaker
+/// refuses an offset-syncs location when it emits none); the records are copied exactly.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_plan_without_groups_runs_the_source_connector_alone() {
+    let mut s = Scenario::start();
+    s.seed_old(4, now_ms() - 60 * 60 * 1000).await;
+    let prefix = unique("mm2-nogroups");
+    let plan = write_mm2_plan(&mut s, &prefix, "", &past_cutover(), "");
+    let plan_text = std::fs::read_to_string(&plan).unwrap().replace("consumers:\n  groups:\n", "");
+    std::fs::write(&plan, plan_text).unwrap();
+    let out = s.kmigrate(&["apply", &plan]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(stdout(&out).contains(&format!("{prefix}-source (created)")));
+    assert!(!stdout(&out).contains(&format!("{prefix}-checkpoint")));
+    for p in 0..PARTITIONS {
+        assert_eq!(assert_exact(s.source(), s.target(), &s.topic, p).await, 4);
+    }
+    assert!(!client(&s).list().unwrap().iter().any(|n| n.starts_with(&prefix)));
+}
