@@ -81,8 +81,8 @@ async fn committed(s: &Scenario, group: &str) -> Vec<(i32, Option<i64>)> {
 
 /// End to end: MirrorMaker copies the topic; the strict group starts exactly at its first unread
 /// record (the source's partition 0 was trimmed, so source and target offsets differ), the
-/// tolerant one at the end, the self-stored one is exported after the last copy; verify passes and the
-/// connectors are gone.
+/// tolerant one at the end, the self-stored ones (strict and tolerant) are exported after the last
+/// copy; MirrorMaker's own translation is shown beside; verify passes and the connectors are gone.
 #[tokio::test(flavor = "multi_thread")]
 async fn mirrormaker2_migrates_topics_and_groups_with_every_strict_group_exact() {
     let mut s = Scenario::start();
@@ -90,11 +90,11 @@ async fn mirrormaker2_migrates_topics_and_groups_with_every_strict_group_exact()
     s.source().delete_records_before(&s.topic, 0, 4).await;
     let topic = s.topic.clone();
     s.source().commit_group_offsets(&s.group, &[(&topic, 0, 7), (&topic, 1, 13)]).await;
-    let (tolerant, ledger) = (unique("metrics"), unique("ledger"));
+    let (tolerant, ledger, archive) = (unique("metrics"), unique("ledger"), unique("archive"));
     s.source().commit_group_offsets(&tolerant, &[(&topic, 0, 9), (&topic, 1, 9)]).await;
     let prefix = unique("mm2");
     let groups = format!(
-        "    - id: {}\n      loss: strict\n      drain: false\n    - id: {tolerant}\n      loss: tolerant\n      drain: false\n    - id: {ledger}\n      offsets: self-stored\n      export: ledger.csv\n",
+        "    - id: {}\n      loss: strict\n      drain: false\n    - id: {tolerant}\n      loss: tolerant\n      drain: false\n    - id: {ledger}\n      offsets: self-stored\n      export: ledger.csv\n    - id: {archive}\n      offsets: self-stored\n      loss: tolerant\n      export: archive.csv\n",
         s.group
     );
     let plan = write_mm2_plan(&mut s, &prefix, "", &past_cutover(), &groups);
@@ -143,6 +143,8 @@ async fn mirrormaker2_migrates_topics_and_groups_with_every_strict_group_exact()
     let csv = std::fs::read_to_string(s.dir.path().join("ledger.csv")).unwrap();
     // Self-stored: its position is the application's, not on the broker: after the last copy.
     assert_eq!(csv, format!("{topic},0,16\n{topic},1,20\n"), "self-stored: after the copies");
+    let csv = std::fs::read_to_string(s.dir.path().join("archive.csv")).unwrap();
+    assert_eq!(csv, format!("{topic},0,16\n{topic},1,20\n"), "self-stored and tolerant: the same");
 
     // The connectors were deleted by the last step; a re-run repeats nothing.
     let names = client(&s).list().unwrap();
