@@ -106,6 +106,7 @@ async fn mirrormaker2_migrates_topics_and_groups_with_every_strict_group_exact()
         text.contains("replication.policy.class = org.apache.kafka.connect.mirror.IdentityReplicationPolicy")
     );
     assert!(text.contains(&format!("topics = {}", topic.replace('-', "\\-"))), "{text}");
+    assert!(text.contains(&format!("Kafka Connect 4.3.1 answers at {}", connect_url(&s))), "{text}");
 
     let out = s.kmigrate(&["apply", &plan]);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
@@ -303,4 +304,21 @@ async fn the_manual_gate_waits_for_mirrormaker_to_catch_up() {
     want.extend((6..10).map(|i| format!("old-1-{i}")));
     want.extend(expected("during", 0..2));
     assert_eq!(read, sorted(want), "nothing lost, nothing read twice");
+}
+
+/// `kmigrate plan` asks the Connect cluster: one that does not answer makes the connectors step
+/// impossible, named with its URL; nothing is submitted.
+#[tokio::test(flavor = "multi_thread")]
+async fn plan_names_a_connect_cluster_that_does_not_answer() {
+    let mut s = Scenario::start();
+    s.seed_old(1, now_ms()).await;
+    let groups = format!("    - id: {}\n      offsets: self-stored\n      export: g.csv\n", s.group);
+    let plan = write_mm2_plan(&mut s, &unique("mm2-dead"), "", &past_cutover(), &groups);
+    let text = std::fs::read_to_string(&plan).unwrap().replace(&connect_url(&s), "http://127.0.0.1:1");
+    std::fs::write(&plan, text).unwrap();
+    let out = s.kmigrate(&["plan", &plan]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("impossible: submit 2 MirrorMaker 2 connectors"), "{text}");
+    assert!(text.contains("Kafka Connect at http://127.0.0.1:1 did not answer"), "{text}");
 }

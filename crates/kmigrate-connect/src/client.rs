@@ -213,6 +213,45 @@ impl ConnectClient {
         }
     }
 
+    /// `GET /`: the Connect worker's Kafka version.
+    pub fn version(&self) -> Result<String, ConnectError> {
+        let mut response =
+            self.agent.get(format!("{}/", self.url)).call().map_err(|e| self.unreachable(e))?;
+        match response.status().as_u16() {
+            200 => {
+                let v: serde_json::Value =
+                    response.body_mut().read_json().map_err(|e| ConnectError::Refused {
+                        status: 200,
+                        what: "GET /".into(),
+                        message: format!("unreadable answer: {e}"),
+                    })?;
+                Ok(v["version"].as_str().unwrap_or("?").to_string())
+            }
+            status => Err(refused(status, "GET /".into(), response)),
+        }
+    }
+
+    /// `GET /connector-plugins`: the connector classes the workers can run.
+    pub fn plugins(&self) -> Result<Vec<String>, ConnectError> {
+        let mut response = self
+            .agent
+            .get(format!("{}/connector-plugins", self.url))
+            .call()
+            .map_err(|e| self.unreachable(e))?;
+        match response.status().as_u16() {
+            200 => {
+                let v: Vec<serde_json::Value> =
+                    response.body_mut().read_json().map_err(|e| ConnectError::Refused {
+                        status: 200,
+                        what: "GET /connector-plugins".into(),
+                        message: format!("unreadable answer: {e}"),
+                    })?;
+                Ok(v.iter().filter_map(|p| p["class"].as_str().map(str::to_string)).collect())
+            }
+            status => Err(refused(status, "GET /connector-plugins".into(), response)),
+        }
+    }
+
     /// `GET /connectors`: the names of every connector.
     pub fn list(&self) -> Result<Vec<String>, ConnectError> {
         let mut response =

@@ -539,7 +539,34 @@ fn connectors(ctx: &Ctx) -> Built {
     if ctx.topics.len() < plan.topics.len() && ctx.live.is_none() {
         built.notes.push("topics matched by patterns are added once the source is read".into());
     }
-    built
+    match ctx.live.and_then(|l| l.connect.as_ref()) {
+        Some(Ok(facts)) => {
+            built.notes.push(format!("Kafka Connect {} answers at {}", facts.version, built_url(&built)));
+            if !facts.mirror_plugin {
+                built.problems.push(format!(
+                    "the Kafka Connect workers cannot run {} (connect-mirror is not on their classpath or plugin.path)",
+                    kmigrate_connect::mm2::SOURCE_CONNECTOR_CLASS
+                ));
+            }
+            if !facts.existing.is_empty() {
+                built.change = Change::Change;
+                built.notes.push(format!(
+                    "{} exist already: apply replaces their configs with these",
+                    facts.existing.join(", ")
+                ));
+            }
+        }
+        Some(Err(e)) => built.problems.push(e.clone()),
+        None => {}
+    }
+    built.checked()
+}
+
+fn built_url(built: &Built) -> &str {
+    match &built.action {
+        Action::Connectors(a) => &a.url,
+        _ => "",
+    }
 }
 
 fn mirror(ctx: &Ctx, topic: &str) -> Built {
