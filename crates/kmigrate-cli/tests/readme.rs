@@ -118,7 +118,7 @@ fn readme_commands_run_as_written() {
 
 /// Every YAML block validates: whole plans as they are (after their first comment lines); a
 /// `source:` or `target:` snippet (how to connect to a secured cluster) inside a minimal plan with
-/// the other side plaintext.
+/// the other side plaintext, a `data:` snippet (how the data is synced) inside a minimal plan.
 #[test]
 fn readme_plan_examples_validate() {
     let blocks = fenced(&readme(), "yaml");
@@ -127,6 +127,11 @@ fn readme_plan_examples_validate() {
         let first_key = body.lines().find(|l| !l.starts_with('#')).unwrap_or_default();
         let plan = if first_key.starts_with("version:") {
             body.clone()
+        } else if first_key.starts_with("data:") {
+            // How the data is synced: inside a minimal plan.
+            format!(
+                "version: 1\nname: snippet\nsource:\n  bootstrap_servers: \"old:9092\"\ntarget:\n  bootstrap_servers: \"new:9092\"\ntopics:\n  - orders\n{body}cutover: {{ manual: true }}\n"
+            )
         } else {
             let other = if body.starts_with("source:") { "target" } else { "source" };
             assert!(body.starts_with("target:") || other == "target", "README.md:{line}: a snippet of what?");

@@ -57,6 +57,18 @@ pub fn compile(plan: &Plan, expansion: &Expansion) -> Result<StepGraph, GraphErr
     }
 
     let copies = plan.copies_data();
+    // MirrorMaker 2: one `connectors` step submits the connectors once every topic exists (they
+    // copy into the topics kmigrate made), then a `mirror:<t>` per topic watches them copy and
+    // stands where `copy:<t>` would for everything downstream.
+    let connectors = StepId::connectors();
+    if let Some(connect) = plan.connect.as_ref().filter(|_| plan.mirrors_data()) {
+        b.add(Step { id: connectors.clone(), definition: connectors_definition(plan, connect, &topics) });
+        b.depend(&connectors, &preflight);
+        for id in &expand_ids {
+            b.depend(&connectors, id);
+        }
+    }
+    let mirrors = b.contains(&connectors);
     let mut copy_ids = BTreeMap::new();
     for t in &topics {
         let topic = StepId::topic(&t.name);
@@ -79,6 +91,13 @@ pub fn compile(plan: &Plan, expansion: &Expansion) -> Result<StepGraph, GraphErr
             b.add(Step { id: copy.clone(), definition: json!({ "topic": t.name }) });
             b.depend(&copy, &topic);
             copy_ids.insert(t.name.clone(), copy);
+        }
+        if mirrors {
+            b.depend(&connectors, &topic);
+            let mirror = StepId::mirror(&t.name);
+            b.add(Step { id: mirror.clone(), definition: json!({ "topic": t.name }) });
+            b.depend(&mirror, &connectors);
+            copy_ids.insert(t.name.clone(), mirror);
         }
     }
 
@@ -137,9 +156,27 @@ pub fn compile(plan: &Plan, expansion: &Expansion) -> Result<StepGraph, GraphErr
             None => {}
         }
     }
-    for (name, copy) in &copy_ids {
-        if !copies_before_offsets.contains(name) {
-            b.depend(&verify, copy);
+    if mirrors {
+        // The connectors go once every group is positioned (or every topic copied, without groups).
+        let stop = StepId::stop_mirror();
+        b.add(Step { id: stop.clone(), definition: json!({ "connectors": connector_names(plan) }) });
+        for g in &plan.groups {
+            b.depend(&stop, &StepId::offsets(&g.id));
+        }
+        for (name, mirror) in &copy_ids {
+            if !copies_before_offsets.contains(name) {
+                b.depend(&stop, mirror);
+            }
+        }
+        b.depend(&verify, &stop);
+        if plan.groups.is_empty() {
+            b.depend(&stop, &cutover);
+        }
+    } else {
+        for (name, copy) in &copy_ids {
+            if !copies_before_offsets.contains(name) {
+                b.depend(&verify, copy);
+            }
         }
     }
     b.seal()
@@ -167,6 +204,33 @@ pub fn concrete_topics<'a>(plan: &'a Plan, expansion: &Expansion) -> Vec<TopicEn
         }
     }
     out
+}
+
+/// The MirrorMaker 2 connectors' names (source, then checkpoint when the plan has groups).
+pub fn connector_names(plan: &Plan) -> Vec<String> {
+    let Some(c) = &plan.connect else { return Vec::new() };
+    let mut names = vec![format!("{}-source", c.name_prefix)];
+    if !plan.groups.is_empty() {
+        names.push(format!("{}-checkpoint", c.name_prefix));
+    }
+    names
+}
+
+/// What the connectors are made of: the Connect cluster, the topics and groups, and the keys of
+/// the properties set on top (values may be secrets).
+fn connectors_definition(
+    plan: &Plan,
+    connect: &kmigrate_plan::Connect,
+    topics: &[TopicEntry<'_>],
+) -> serde_json::Value {
+    json!({
+        "url": connect.url.raw,
+        "connectors": connector_names(plan),
+        "tasks": connect.tasks,
+        "topics": topics.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(),
+        "groups": plan.groups.iter().map(|g| g.id.as_str()).collect::<Vec<_>>(),
+        "properties": connect.properties.iter().map(|p| p.key.as_str()).collect::<Vec<_>>(),
+    })
 }
 
 /// What preflight checks. Property *values* are left out on purpose: they may be secrets.

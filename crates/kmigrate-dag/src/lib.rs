@@ -9,7 +9,7 @@ mod graph;
 mod render;
 mod step;
 
-pub use compile::{Expansion, TopicEntry, compile, concrete_topics};
+pub use compile::{Expansion, TopicEntry, compile, concrete_topics, connector_names};
 pub use graph::{GraphBuilder, GraphError, StepGraph};
 pub use render::{to_dot, to_mermaid};
 pub use step::{Step, StepId, StepKind};

@@ -53,7 +53,8 @@ fn color(kind: StepKind) -> &'static str {
     match kind {
         StepKind::Preflight | StepKind::Verify => "#e8e8e8",
         StepKind::Expand | StepKind::Topic => "#dbeafe",
-        StepKind::Copy | StepKind::Synced => "#dcfce7",
+        StepKind::Copy | StepKind::Synced | StepKind::Mirror => "#dcfce7",
+        StepKind::Connectors | StepKind::StopMirror => "#ccfbf1",
         StepKind::Cutover => "#fde68a",
         StepKind::Drain | StepKind::Offsets => "#fce7f3",
     }

@@ -14,8 +14,12 @@ pub enum StepKind {
     Expand,
     /// Create (or verify) one topic on the target.
     Topic,
+    /// Submit MirrorMaker 2's connectors to Kafka Connect (`sync.by: mirrormaker2`).
+    Connectors,
     /// Copy one topic's records source → target.
     Copy,
+    /// Watch MirrorMaker 2 copy one topic until the source is copied to its end after the cutover.
+    Mirror,
     /// Record the producer cutover time.
     Cutover,
     /// A milestone: every copy has finished, the target holds all the source's records. Groups
@@ -25,6 +29,8 @@ pub enum StepKind {
     Drain,
     /// Compute and commit/export a group's start position on the target.
     Offsets,
+    /// Delete MirrorMaker 2's connectors once every group is positioned.
+    StopMirror,
     /// Check the end state.
     Verify,
 }
@@ -35,11 +41,14 @@ impl StepKind {
             StepKind::Preflight => "preflight",
             StepKind::Expand => "expand",
             StepKind::Topic => "topic",
+            StepKind::Connectors => "connectors",
             StepKind::Copy => "copy",
+            StepKind::Mirror => "mirror",
             StepKind::Cutover => "cutover",
             StepKind::Synced => "synced",
             StepKind::Drain => "drain",
             StepKind::Offsets => "offsets",
+            StepKind::StopMirror => "stop-mirror",
             StepKind::Verify => "verify",
         }
     }
@@ -48,7 +57,12 @@ impl StepKind {
     pub fn has_subject(self) -> bool {
         matches!(
             self,
-            StepKind::Expand | StepKind::Topic | StepKind::Copy | StepKind::Drain | StepKind::Offsets
+            StepKind::Expand
+                | StepKind::Topic
+                | StepKind::Copy
+                | StepKind::Mirror
+                | StepKind::Drain
+                | StepKind::Offsets
         )
     }
 }
@@ -98,6 +112,15 @@ impl StepId {
     pub fn copy(t: &str) -> Self {
         Self::with_subject(StepKind::Copy, t)
     }
+    pub fn mirror(t: &str) -> Self {
+        Self::with_subject(StepKind::Mirror, t)
+    }
+    pub fn connectors() -> Self {
+        Self::new(StepKind::Connectors)
+    }
+    pub fn stop_mirror() -> Self {
+        Self::new(StepKind::StopMirror)
+    }
     pub fn drain(g: &str) -> Self {
         Self::with_subject(StepKind::Drain, g)
     }
@@ -118,11 +141,14 @@ impl StepId {
             StepKind::Preflight,
             StepKind::Expand,
             StepKind::Topic,
+            StepKind::Connectors,
             StepKind::Copy,
+            StepKind::Mirror,
             StepKind::Cutover,
             StepKind::Synced,
             StepKind::Drain,
             StepKind::Offsets,
+            StepKind::StopMirror,
             StepKind::Verify,
         ]
         .into_iter()
@@ -180,6 +206,9 @@ mod tests {
             StepId::topic("orders"),
             StepId::expand("^audit\\.:x"),
             StepId::offsets("billing"),
+            StepId::connectors(),
+            StepId::mirror("orders"),
+            StepId::stop_mirror(),
             StepId::verify(),
         ] {
             assert_eq!(StepId::parse(&id.to_string()), Some(id));

@@ -26,6 +26,14 @@ pub enum StepSummary {
     Expand { pattern: String, topics: usize },
     /// `topic:<t>`.
     Topic { change: TopicDone },
+    /// `connectors`: MirrorMaker 2's connectors submitted to Kafka Connect at `url` (each with
+    /// whether it was created), every task running.
+    Connectors { url: String, connectors: Vec<(String, bool)> },
+    /// `mirror:<t>`: MirrorMaker 2 copied the topic to the source's end after the cutover.
+    Mirror { topic: String, records: u64, partitions: usize },
+    /// `stop-mirror`: MirrorMaker 2's connectors deleted from Kafka Connect at `url`, and those
+    /// already gone.
+    StopMirror { url: String, deleted: Vec<String>, absent: Vec<String> },
     /// `copy:<t>`: the copy's totals (all runs), and this run's when it copied anything.
     Copy {
         records: u64,
@@ -56,6 +64,10 @@ pub enum StepSummary {
         /// Partitions left without a committed offset (`topic/partition`).
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         uncommitted: Vec<String>,
+        /// A strict group of a MirrorMaker 2 plan: where MirrorMaker's checkpoints would have
+        /// started it, per partition, beside kmigrate's start.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        mirrormaker2: Option<Vec<crate::steps::mm2_translation::Mm2Start>>,
     },
     /// `verify`: what was checked, each found as it should be.
     Verify { checked: Vec<Checked> },
@@ -220,11 +232,17 @@ pub enum PauseReason {
         target: String,
         /// The plan copies data, and the copies caught up with the source before the gate.
         copies_caught_up: bool,
+        /// MirrorMaker 2 copies the data, and it caught up with the source before the gate.
+        #[serde(default)]
+        mirror_caught_up: bool,
     },
     /// `cutover.at` has not come when `--wait-timeout` passed.
     CutoverNotYet { at: DateTime<FixedOffset> },
     /// `cutover: detect`: the source was not idle for `idle_ms` before `--wait-timeout` passed.
     SourceNotIdle { idle_ms: u64 },
+    /// `connectors`: MirrorMaker 2's tasks have not all started on Kafka Connect at `url` when
+    /// `--wait-timeout` passed (the connectors are submitted); `waiting` says how each stands.
+    MirrorTasksNotRunning { url: String, waiting: Vec<String> },
     /// `drain:<g>`: the group still lags on the source when `--wait-timeout` passed.
     GroupLagging {
         group: String,
@@ -243,6 +261,8 @@ pub enum WaitReason {
     CutoverTime { at: DateTime<FixedOffset>, left_ms: u64 },
     /// These copies have not caught up with the source yet (before the cutover gate).
     CopiesCatchingUp { copies: Vec<String> },
+    /// MirrorMaker 2's tasks have not all started on Kafka Connect at `url`.
+    MirrorTasks { url: String, waiting: Vec<String> },
 }
 
 /// What a progress report counts, beyond `done` / `total`.
@@ -264,6 +284,9 @@ pub enum ProgressDetail {
     GroupLag { group: String, lag: i64, partitions: usize },
     /// `cutover: detect`: how long the source has been idle, of how long it must be.
     SourceIdle { quiet_ms: u64, idle_ms: u64 },
+    /// `mirror:<t>`: the rate at which MirrorMaker 2 copies in this run, and the records it has
+    /// not copied yet.
+    Mirror { records_per_sec: f64, lag: u64 },
 }
 
 /// Something the operator should know; the step goes on.
@@ -296,4 +319,9 @@ pub enum StepWarning {
     MembershipUnverified { group: String, reason: String },
     /// Records reached the source after the copy finished.
     RecordsAfterCopy { late: Vec<Late> },
+    /// A librdkafka property of the plan that MirrorMaker 2's Java clients have no equivalent
+    /// for: not passed to the connectors.
+    UntranslatedProperty { property: String },
+    /// A connector was deleted from Kafka Connect outside kmigrate: submitted again.
+    ConnectorGone { name: String, url: String },
 }

@@ -32,7 +32,8 @@ pub use facts::{
 pub use lock::{LockError, LockInfo, PlanLock};
 pub use outputs::{OutputsError, load as load_state};
 pub use state::{State, StateError, StateStore, StepState, StepStatus};
-pub use steps::{Context, KafkaSteps, RunOptions, cluster_configs};
+pub use steps::mm2_translation::Mm2Start;
+pub use steps::{ConnectConfig, Context, KafkaSteps, RunOptions, cluster_configs, connect_config};
 pub use walker::{
     StepError, StepHandle, StepOutcome, StepResult, StepRunner, StopSignal, WalkOptions, WalkSummary,
 };

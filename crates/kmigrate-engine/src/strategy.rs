@@ -57,7 +57,9 @@ pub fn rule_for(
     match (data, store, loss) {
         (DataMode::Synced(_), OffsetStore::BrokerManaged, Loss::Tolerant) => Rule::Latest,
         (DataMode::Synced(SyncBy::Kmigrate), _, _) if exact_map => Rule::ExactFromMap,
-        (DataMode::Synced(SyncBy::External), _, _) if exact_map => Rule::ExactFromAlignment,
+        (DataMode::Synced(SyncBy::External | SyncBy::MirrorMaker2), _, _) if exact_map => {
+            Rule::ExactFromAlignment
+        }
         (DataMode::Synced(_), OffsetStore::BrokerManaged, Loss::Strict) => Rule::ByTime { time },
         (DataMode::Synced(_), OffsetStore::SelfStored, _) => Rule::ByTime { time },
         (DataMode::NotSynced, OffsetStore::BrokerManaged, Loss::Tolerant) => Rule::Latest,
@@ -201,6 +203,11 @@ mod tests {
         assert_eq!(rule_for(EXTERNAL, SelfStored, Tolerant, false, true, t()), Rule::ExactFromAlignment);
         assert_eq!(rule_for(EXTERNAL, BrokerManaged, Tolerant, false, true, t()), Rule::Latest);
         assert_eq!(rule_for(EXTERNAL, BrokerManaged, Strict, false, false, t()), Rule::ByTime { time: t() });
+        // MirrorMaker 2's copies are external copies.
+        let mm2 = Synced(SyncBy::MirrorMaker2);
+        assert_eq!(rule_for(mm2, BrokerManaged, Strict, false, true, t()), Rule::ExactFromAlignment);
+        assert_eq!(rule_for(mm2, BrokerManaged, Tolerant, false, true, t()), Rule::Latest);
+        assert_eq!(rule_for(mm2, SelfStored, Strict, false, false, t()), Rule::ByTime { time: t() });
     }
 
     #[test]

@@ -525,6 +525,7 @@ mod tests {
             "cutover" => Ok(StepOutcome::Paused(PauseReason::CutoverGate {
                 target: "target:9092".into(),
                 copies_caught_up: false,
+                mirror_caught_up: false,
             })),
             _ => done(),
         };

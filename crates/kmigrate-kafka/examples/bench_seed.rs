@@ -3,6 +3,7 @@
 //!     bench_seed create  BOOTSTRAP TOPIC PARTITIONS
 //!     bench_seed produce BOOTSTRAP TOPIC RECORDS [PARTITIONS]
 //!     bench_seed count   BOOTSTRAP TOPIC
+//!     bench_seed reach   BOOTSTRAP TOPIC RECORDS
 //!
 //! `produce` writes the benchmark's records: record `i` goes to partition `i % PARTITIONS`, with key
 //! `key-<i>`, a 200-byte printable value (no tab, no newline: kcat's line format can carry it), one
@@ -15,6 +16,10 @@
 //! `count` reads a topic to its end (partition EOF, so it works on tansu's memory engine, whose
 //! ListOffsets answers are wrong) and prints JSON: records, and how many carry headers and the
 //! seeded timestamps (to show what a copy preserved).
+//!
+//! `reach` waits until the topic exists and its partitions' high watermarks add up to RECORDS
+//! (polled every 50 ms) and prints the wall-clock time it saw it, in seconds since the epoch:
+//! `scripts/bench-mm2.sh` times the first record (RECORDS = 1) and the last one on the target.
 
 use std::time::{Duration, Instant};
 
@@ -34,7 +39,7 @@ const BASE_TS: i64 = 1_704_067_200_000;
 
 fn usage() -> ! {
     eprintln!(
-        "usage: bench_seed create BOOTSTRAP TOPIC PARTITIONS\n       bench_seed produce BOOTSTRAP TOPIC RECORDS [PARTITIONS]\n       bench_seed count BOOTSTRAP TOPIC"
+        "usage: bench_seed create BOOTSTRAP TOPIC PARTITIONS\n       bench_seed produce BOOTSTRAP TOPIC RECORDS [PARTITIONS]\n       bench_seed count BOOTSTRAP TOPIC\n       bench_seed reach BOOTSTRAP TOPIC RECORDS"
     );
     std::process::exit(64)
 }
@@ -51,7 +56,37 @@ fn main() {
             args.get(4).map_or(4, |p| p.parse().unwrap_or_else(|_| usage())),
         ),
         Some("count") => count(&arg(1), &arg(2)),
+        Some("reach") => reach(&arg(1), &arg(2), arg(3).parse().unwrap_or_else(|_| usage())),
         _ => usage(),
+    }
+}
+
+fn reach(bootstrap: &str, topic: &str, records: i64) {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", "bench-seed-reach")
+        .set("allow.auto.create.topics", "false")
+        .create()
+        .expect("consumer");
+    let started = Instant::now();
+    loop {
+        assert!(started.elapsed() < Duration::from_secs(900), "{topic} never held {records} records");
+        let partitions: Vec<i32> = match consumer.fetch_metadata(Some(topic), Duration::from_secs(5)) {
+            Ok(md) if md.topics().first().is_some_and(|t| t.error().is_none()) => {
+                md.topics()[0].partitions().iter().map(|p| p.id()).collect()
+            }
+            _ => Vec::new(),
+        };
+        let held: i64 = partitions
+            .iter()
+            .map(|p| consumer.fetch_watermarks(topic, *p, Duration::from_secs(5)).map_or(0, |(_, high)| high))
+            .sum();
+        if !partitions.is_empty() && held >= records {
+            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock");
+            println!("{:.3}", now.as_secs_f64());
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
     }
 }
 
@@ -80,7 +115,7 @@ fn create(bootstrap: &str, topic: &str, partitions: i32) {
             return;
         }
         assert!(started.elapsed() < Duration::from_secs(20), "topic {topic} did not appear");
-        std::thread::sleep(Duration::from_millis(20));
+        std::thread::sleep(Duration::from_millis(50));
     }
 }
 

@@ -61,6 +61,9 @@ pub const TOPIC_COLLISION: &str = "plan::topic::collision";
 pub const DATA_SYNC: &str = "plan::data::sync";
 /// `sync.compression` not one of `none`, `gzip`, `snappy`, `lz4`, `zstd`, or given without `by: kmigrate`.
 pub const SYNC_COMPRESSION: &str = "plan::sync::compression";
+/// `sync.connect` given without `by: mirrormaker2` or missing with it; its `url`, `name_prefix`,
+/// `tasks` or `properties` malformed, or a property kmigrate sets itself.
+pub const SYNC_CONNECT: &str = "plan::sync::connect";
 /// Warning: `data: dual-write` with a strict group (duplicates at the switch).
 pub const DATA_DUAL_WRITE_STRICT: &str = "plan::data::dual-write-strict";
 /// Not exactly one of `cutover.at` / `manual` / `detect`.

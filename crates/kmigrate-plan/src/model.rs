@@ -89,6 +89,23 @@ pub struct Plan {
     pub compression: Option<CompressionChoice>,
     pub cutover: Cutover,
     pub groups: Vec<GroupSpec>,
+    /// `sync.connect`: the Kafka Connect cluster that runs MirrorMaker 2 (`sync.by: mirrormaker2`
+    /// only, and then always set).
+    pub connect: Option<Connect>,
+}
+
+/// `sync.connect`: where and how kmigrate runs MirrorMaker 2's connectors.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Connect {
+    /// The Connect REST API's URL (`http://` or `https://`), without a trailing `/`.
+    pub url: Template,
+    /// The connectors are `<name_prefix>-source` and `<name_prefix>-checkpoint`.
+    pub name_prefix: String,
+    /// The source connector's `tasks.max`; `None`: the Connect cluster's default.
+    pub tasks: Option<u32>,
+    /// Connector config set on top of the rendered one, in file order.
+    pub properties: Vec<Property>,
+    pub loc: Loc,
 }
 
 /// How to reach one cluster. Values may hold `${VAR}` references, resolved only when a client
@@ -155,6 +172,8 @@ pub enum DataMode {
 pub enum SyncBy {
     /// kmigrate copies the records itself (`copy:<t>` steps).
     Kmigrate,
+    /// kmigrate runs MirrorMaker 2 on a Kafka Connect cluster (`connectors`, `mirror:<t>` steps).
+    MirrorMaker2,
     /// Another tool (MirrorMaker, Replicator, ...) copies them.
     External,
 }
@@ -271,6 +290,16 @@ impl Plan {
     pub fn copies_data(&self) -> bool {
         self.data == DataMode::Synced(SyncBy::Kmigrate)
     }
+
+    /// Whether kmigrate runs MirrorMaker 2 to copy the data (`sync.by: mirrormaker2`).
+    pub fn mirrors_data(&self) -> bool {
+        self.data == DataMode::Synced(SyncBy::MirrorMaker2)
+    }
+
+    /// Whether another tool's copy is aligned for exact offsets (MirrorMaker 2 or `external`).
+    pub fn aligns_copies(&self) -> bool {
+        matches!(self.data, DataMode::Synced(SyncBy::MirrorMaker2 | SyncBy::External))
+    }
 }
 
 impl Template {
@@ -318,6 +347,7 @@ impl std::fmt::Display for DataMode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             DataMode::Synced(SyncBy::Kmigrate) => "synced (by kmigrate)",
+            DataMode::Synced(SyncBy::MirrorMaker2) => "synced (by MirrorMaker 2)",
             DataMode::Synced(SyncBy::External) => "synced (by an external tool)",
             DataMode::NotSynced => "not-synced",
             DataMode::DualWrite => "dual-write",

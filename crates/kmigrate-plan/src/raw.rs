@@ -227,6 +227,8 @@ pub(crate) struct RawTopicMap {
 /// What a plan's `name` must match (it names the checkpoint state on disk): validation checks it,
 /// the schema states it.
 pub(crate) const NAME_PATTERN: &str = r"^[a-z0-9._-]+$";
+/// What `sync.connect.name_prefix` must match (connector names go into REST URLs).
+pub(crate) const CONNECTOR_PREFIX_PATTERN: &str = r"^[A-Za-z0-9._-]+$";
 
 pub(crate) const TOPIC_FIELDS: &[&str] = &["name", "pattern", "partitions", "config"];
 
@@ -293,11 +295,13 @@ impl Choices for RawData {
 /// Who copies the old records to the target.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename = "sync")]
-#[schemars(transform = schemas::no_compression_when_external)]
+#[schemars(transform = schemas::sync_rules)]
 pub(crate) struct RawSync {
     /// `kmigrate`: the plan copies every record (same partition, key, value, headers and
-    /// timestamp), so a strict group starts exactly at its first unread record; `external`:
-    /// another tool (MirrorMaker 2, ...) copies them.
+    /// timestamp), so a strict group starts exactly at its first unread record; `mirrormaker2`:
+    /// kmigrate runs MirrorMaker 2 on an existing Kafka Connect cluster (`connect`) to copy them;
+    /// `external`: another tool copies them. With `mirrormaker2` and `external`, strict groups
+    /// start exactly from the two logs aligned record by record.
     #[schemars(with = "Choice<RawSyncBy>")]
     pub by: Option<S<Scalar>>,
     /// The codec kmigrate's copy writes with (only with `by: kmigrate`); default: the target
@@ -305,17 +309,48 @@ pub(crate) struct RawSync {
     // Checked semantically (every problem reported together, with help for Kafka's own words).
     #[schemars(with = "Option<Codec>")]
     pub compression: Option<S<String>>,
+    /// The Kafka Connect cluster (distributed mode) that runs MirrorMaker 2 (only with
+    /// `by: mirrormaker2`, and then required).
+    #[schemars(with = "Option<RawConnect>")]
+    pub connect: Option<S<RawConnect>>,
+}
+
+/// The Kafka Connect cluster that runs MirrorMaker 2's connectors for the plan.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename = "connect")]
+pub(crate) struct RawConnect {
+    /// The Connect REST API's URL, `http://` or `https://` (e.g. `"http://connect-1:8083"`);
+    /// may hold `${VAR}` references.
+    #[schemars(with = "String", length(min = 1))]
+    pub url: Option<S<String>>,
+    /// The start of the connectors' names: `<name_prefix>-source` and `<name_prefix>-checkpoint`;
+    /// default: `kmigrate-<plan name>`.
+    #[schemars(with = "Option<String>", regex(pattern = CONNECTOR_PREFIX_PATTERN))]
+    pub name_prefix: Option<S<String>>,
+    /// The source connector's `tasks.max` (records are copied by at most this many tasks, one
+    /// or more partitions each); default: the Connect cluster's default (1).
+    #[schemars(with = "Option<u32>", range(min = 1, max = 10_000))]
+    pub tasks: Option<S<Scalar>>,
+    /// Connector config set on top of what kmigrate renders (e.g.
+    /// `source.cluster.ssl.truststore.location`, `producer.override.compression.type`); secrets
+    /// as `${VAR}`.
+    #[schemars(with = "Option<Pairs>")]
+    pub properties: Option<S<Pairs>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum RawSyncBy {
     Kmigrate,
+    MirrorMaker2,
     External,
 }
 
 impl Choices for RawSyncBy {
-    const CHOICES: &'static [(&'static str, RawSyncBy)] =
-        &[("kmigrate", RawSyncBy::Kmigrate), ("external", RawSyncBy::External)];
+    const CHOICES: &'static [(&'static str, RawSyncBy)] = &[
+        ("kmigrate", RawSyncBy::Kmigrate),
+        ("mirrormaker2", RawSyncBy::MirrorMaker2),
+        ("external", RawSyncBy::External),
+    ];
 }
 
 /// When the producers switch to the target: exactly one of `at`, `manual: true` or `detect`,

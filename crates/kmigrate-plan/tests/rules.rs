@@ -689,3 +689,67 @@ fn load_names_the_file_as_given() {
     assert!(kmigrate_plan::load(&dir.join("missing.yaml")).is_err());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+// ------------------------------------------------------------------------- sync.by: mirrormaker2
+
+const MM2: &str = "  by: mirrormaker2\n  connect:\n    url: \"http://connect-1:8083/\"\n";
+
+#[test]
+fn mirrormaker2_names_its_connect_cluster() {
+    let p = run(&plan(&[("  by: kmigrate\n", MM2)])).plan.unwrap();
+    assert_eq!(p.data, DataMode::Synced(SyncBy::MirrorMaker2));
+    assert!(p.mirrors_data() && p.aligns_copies() && !p.copies_data());
+    let c = p.connect.unwrap();
+    assert_eq!(c.url.raw, "http://connect-1:8083", "the trailing / is dropped");
+    assert_eq!((c.name_prefix.as_str(), c.tasks), ("kmigrate-orders-to-new", None));
+    assert_eq!((c.loc.line, c.loc.column), (13, 3));
+    let full = format!(
+        "{MM2}    name_prefix: orders-mm2\n    tasks: 4\n    properties:\n      producer.override.acks: all\n      consumer.override.sasl.jaas.config: \"${{JAAS}}\"\n"
+    );
+    let c = run(&plan(&[("  by: kmigrate\n", &full)])).plan.unwrap().connect.unwrap();
+    assert_eq!((c.name_prefix.as_str(), c.tasks), ("orders-mm2", Some(4)));
+    let props: Vec<_> = c.properties.iter().map(|p| (p.key.as_str(), p.value.raw.as_str())).collect();
+    assert_eq!(props, [("producer.override.acks", "all"), ("consumer.override.sasl.jaas.config", "${JAAS}")]);
+    // Kafka's own sync settings are refused at their line; other sync modes have no connect.
+    assert!(run(&plan(&[("by: kmigrate", "by: external")])).plan.unwrap().connect.is_none());
+}
+
+#[test]
+fn mirrormaker2_mistakes_are_located() {
+    // No connect section.
+    assert_eq!(
+        found(&plan(&[("  by: kmigrate\n", "  by: mirrormaker2\n")])),
+        [(11, 1, "plan::sync::connect")]
+    );
+    // connect without mirrormaker2.
+    let extra = plan(&[("  by: kmigrate\n", "  by: external\n  connect:\n    url: http://c:8083\n")]);
+    assert_eq!(found(&extra), [(13, 3, "plan::sync::connect")]);
+    // No url; not a URL; a bad prefix; tasks 0; a key kmigrate sets; a plain-text secret.
+    assert_eq!(
+        found(&plan(&[("  by: kmigrate\n", "  by: mirrormaker2\n  connect:\n    tasks: 2\n")])),
+        [(13, 3, "plan::sync::connect")]
+    );
+    let bad = plan(&[(
+        "  by: kmigrate\n",
+        "  by: mirrormaker2\n  connect:\n    url: connect-1:8083\n    name_prefix: \"a b\"\n    tasks: 0\n    properties:\n      topics: other\n      source.cluster.sasl.jaas.config: plain\n",
+    )]);
+    assert_eq!(
+        found(&bad),
+        [
+            (14, 10, "plan::sync::connect"),
+            (15, 18, "plan::sync::connect"),
+            (16, 12, "plan::sync::connect"),
+            (18, 7, "plan::sync::connect"),
+            (19, 40, "plan::property::secret"),
+        ]
+    );
+    let msgs = messages(&bad);
+    assert!(msgs[0].contains("`connect-1:8083` is not a Kafka Connect REST URL"), "{msgs:?}");
+    assert!(msgs[3].contains("`topics` is set by kmigrate"), "{msgs:?}");
+    // compression is MirrorMaker's own setting.
+    let comp = plan(&[("  by: kmigrate\n", &format!("{MM2}  compression: zstd\n"))]);
+    assert_eq!(found(&comp), [(15, 3, "plan::sync::compression")]);
+    assert!(
+        run(&comp).diagnostics[0].help.as_deref().unwrap().contains("producer.override.compression.type")
+    );
+}

@@ -182,3 +182,14 @@ fn self_stored_sample_documents_the_group_extensions() {
     let w = sample("warehouse-not-synced-self-stored.yaml");
     assert_eq!(w.groups[1].from_file.as_deref(), Some(Path::new("offsets/scanner-bridge-start.csv")));
 }
+
+#[test]
+fn the_mirrormaker2_sample_names_its_connect_cluster() {
+    let p = sample("shipments-mirrormaker2.yaml");
+    assert_eq!(p.data, DataMode::Synced(SyncBy::MirrorMaker2));
+    let c = p.connect.expect("connect");
+    assert_eq!(c.url.raw, "http://connect.logistics.corp:8083");
+    assert_eq!((c.name_prefix.as_str(), c.tasks), ("shipments-mm2", Some(8)));
+    assert_eq!(c.properties[0].value.raw, "zstd");
+    assert_eq!(p.cutover.mode, CutoverMode::Manual);
+}

@@ -117,7 +117,10 @@ fn typed_values_are_described_precisely() {
         schema["properties"]["data"]["enum"],
         serde_json::json!(["synced", "not-synced", "dual-write"])
     );
-    assert_eq!(defs["sync"]["properties"]["by"]["enum"], serde_json::json!(["kmigrate", "external"]));
+    assert_eq!(
+        defs["sync"]["properties"]["by"]["enum"],
+        serde_json::json!(["kmigrate", "mirrormaker2", "external"])
+    );
     assert_eq!(
         defs["sync"]["properties"]["compression"]["enum"],
         serde_json::json!(["none", "gzip", "snappy", "lz4", "zstd"])
@@ -152,6 +155,7 @@ fn a_few_more_plans_the_schema_accepts_and_refuses() {
         "cutover: { detect: { idle: 60s }, margin: 5s }",
         "topics: [orders, { pattern: '^audit\\.', partitions: 12, config: { retention.ms: 1000 } }]",
         "consumers: { groups: [ { id: billing, drain: false, topics: [orders] } ] }",
+        "data: synced\nsync: { by: mirrormaker2, connect: { url: \"http://c:8083\", name_prefix: m, tasks: 2, properties: { producer.override.acks: all } } }",
     ];
     // kmigrate agrees each time.
     for replace in accepted {
@@ -172,6 +176,11 @@ fn a_few_more_plans_the_schema_accepts_and_refuses() {
         "data:",
         "data: dual-write\nsync: { by: kmigrate }",
         "data: synced\nsync: { by: external, compression: zstd }",
+        "data: synced\nsync: { by: mirrormaker2 }",
+        "data: synced\nsync: { by: kmigrate, connect: { url: \"http://c:8083\" } }",
+        "data: synced\nsync: { by: mirrormaker2, connect: { url: \"http://c:8083\", tasks: 0 } }",
+        "data: synced\nsync: { by: mirrormaker2, connect: { url: \"http://c:8083\", name_prefix: \"a b\" } }",
+        "data: synced\nsync: { by: mirrormaker2, compression: lz4, connect: { url: \"http://c:8083\" } }",
     ];
     for replace in refused {
         let text = with(base, replace);

@@ -27,7 +27,7 @@ use crate::tansu::tail;
 
 /// The first `n` lines of a log that report an error (`ERROR`, `FATAL`, an exception and its
 /// cause): the log's end shows only the shutdown that followed.
-fn first_errors(path: &std::path::Path, n: usize) -> String {
+pub(crate) fn first_errors(path: &std::path::Path, n: usize) -> String {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let lines: Vec<&str> = text
         .lines()
@@ -170,7 +170,7 @@ pub(crate) fn classpath() -> String {
     format!("{}/lib/*", kafka_home().display())
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     let l = TcpListener::bind("127.0.0.1:0").expect("binding a loopback port");
     l.local_addr().expect("local address").port()
 }
@@ -556,7 +556,7 @@ impl Drop for KafkaBroker {
 
 /// A process that waits for end-of-file on its stdin (the test process closing its end, or exiting),
 /// then kills the broker's JVM (its pid in `jvm.pid`, once started) and removes its directory.
-fn spawn_reaper(dir: &Path) -> Result<(Child, ChildStdin), String> {
+pub(crate) fn spawn_reaper(dir: &Path) -> Result<(Child, ChildStdin), String> {
     let mut reaper = Command::new("sh")
         .arg("-c")
         .arg(r#"cat >/dev/null; [ -f "$0/jvm.pid" ] && kill -9 "$(cat "$0/jvm.pid")" 2>/dev/null; sleep 0.2; rm -rf "$0""#)
@@ -675,7 +675,7 @@ fn server_properties(dir: &Path, ports: &Ports, options: &KafkaOptions, tls: Opt
 }
 
 /// Broker logging: INFO to stdout (the broker's log file), the chattiest loggers at WARN.
-const LOG4J2: &str = "\
+pub(crate) const LOG4J2: &str = "\
 status = warn
 appender.out.type = Console
 appender.out.name = OUT

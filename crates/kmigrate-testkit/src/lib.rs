@@ -15,9 +15,11 @@
 //! - Seeding and inspection with plain rdkafka clients, independent of the code under test: create topics,
 //!   produce records with keys, values, headers and explicit timestamps, commit group offsets, run a live
 //!   group member, read records back.
+//! - A Kafka Connect worker in distributed mode ([`ConnectWorker`]) for the MirrorMaker 2 tests.
 //! - Kafka's own command-line tools from the same jars ([`tools`]), the independent oracle.
 
 mod cluster;
+mod connect;
 mod kafka;
 mod proxy;
 mod seed;
@@ -29,6 +31,7 @@ pub use cluster::{
     BrokerKind, BrokerPair, ENV_BROKER, ENV_SOURCE, ENV_SOURCE_PROPERTIES, ENV_TARGET, ENV_TARGET_PROPERTIES,
     SecuredBrokers, TestCluster, broker_kind, external_clusters, parse_properties, unique,
 };
+pub use connect::ConnectWorker;
 pub use kafka::{KAFKA_VERSION, KafkaBroker, KafkaOptions, Listener, SaslUser, kafka_home};
 pub use proxy::{NetworkFault, TcpProxy};
 pub use seed::{ConsumedRecord, GroupProtocol, LiveMember, SeedRecord, produce_with};

@@ -36,6 +36,15 @@ pub fn run(args: &ApplyArgs, printer: &Printer) -> Result<u8, InternalError> {
             return Ok(exit::FAILURE);
         }
     };
+    let connect = match kmigrate_engine::connect_config(&plan, &|k| std::env::var(k).ok()) {
+        Ok(c) => c,
+        Err(missing) => {
+            for d in &missing {
+                printer.diagnostic(d);
+            }
+            return Ok(exit::FAILURE);
+        }
+    };
     let plan_dir = args.plan.parent().map(|p| p.to_path_buf()).unwrap_or_default();
     let options = RunOptions {
         approve_cutover: args.approve.contains(&Gate::Cutover),
@@ -45,8 +54,9 @@ pub fn run(args: &ApplyArgs, printer: &Printer) -> Result<u8, InternalError> {
         ..RunOptions::default()
     };
     let plan = Arc::new(plan);
-    let steps =
-        KafkaSteps::new(kmigrate_engine::Context::new(plan.clone(), plan_dir, options, source, target));
+    let steps = KafkaSteps::new(
+        kmigrate_engine::Context::new(plan.clone(), plan_dir, options, source, target).with_connect(connect),
+    );
     let apply_options = ApplyOptions {
         state_dir: state_dir(&args.plan, &args.state),
         replan: args.replan,

@@ -8,8 +8,8 @@ use chrono::DateTime;
 use kmigrate_engine::compression::copy_compression;
 use kmigrate_engine::strategy::Rule;
 use kmigrate_engine::{
-    Applied, Checked, ClusterSeen, CopiesVerified, CopyRun, CutoverSource, Event, Late, Outcome, PauseReason,
-    ProgressDetail, StepSummary, StepWarning, TopicDone, WaitReason,
+    Applied, Checked, ClusterSeen, CopiesVerified, CopyRun, CutoverSource, Event, Late, Mm2Start, Outcome,
+    PauseReason, ProgressDetail, StepSummary, StepWarning, TopicDone, WaitReason,
 };
 use kmigrate_plan::Compression;
 
@@ -137,6 +137,7 @@ fn events() -> Vec<Event> {
                 at_end: 2,
                 duplicates: 7,
                 uncommitted: vec!["orders/3".into(), "orders/4".into()],
+                mirrormaker2: None,
             },
         ),
         done(
@@ -149,6 +150,7 @@ fn events() -> Vec<Event> {
                 at_end: 0,
                 duplicates: 0,
                 uncommitted: Vec::new(),
+                mirrormaker2: None,
             },
         ),
         done(
@@ -164,6 +166,7 @@ fn events() -> Vec<Event> {
                 at_end: 0,
                 duplicates: 0,
                 uncommitted: Vec::new(),
+                mirrormaker2: None,
             },
         ),
         done(
@@ -179,8 +182,88 @@ fn events() -> Vec<Event> {
                 at_end: 0,
                 duplicates: 0,
                 uncommitted: Vec::new(),
+                mirrormaker2: None,
             },
         ),
+        done(
+            "offsets:shipments",
+            StepSummary::Offsets {
+                group: "shipments".into(),
+                partitions: 3,
+                rule: Rule::ExactFromAlignment,
+                applied: Applied::Committed,
+                at_end: 0,
+                duplicates: 0,
+                uncommitted: Vec::new(),
+                mirrormaker2: Some(vec![
+                    Mm2Start {
+                        topic: "t".into(),
+                        partition: 0,
+                        upstream: 3,
+                        mirrormaker: 1,
+                        kmigrate: Some(3),
+                    },
+                    Mm2Start {
+                        topic: "t".into(),
+                        partition: 1,
+                        upstream: 13,
+                        mirrormaker: 13,
+                        kmigrate: Some(13),
+                    },
+                ]),
+            },
+        ),
+        done(
+            "connectors",
+            StepSummary::Connectors {
+                url: "http://connect:8083".into(),
+                connectors: vec![("kmigrate-source".into(), true), ("kmigrate-checkpoint".into(), false)],
+            },
+        ),
+        done("mirror:orders", StepSummary::Mirror { topic: "orders".into(), records: 1200, partitions: 3 }),
+        done(
+            "stop-mirror",
+            StepSummary::StopMirror {
+                url: "http://connect:8083".into(),
+                deleted: vec!["kmigrate-source".into()],
+                absent: vec!["kmigrate-checkpoint".into()],
+            },
+        ),
+        done(
+            "stop-mirror",
+            StepSummary::StopMirror {
+                url: "http://connect:8083".into(),
+                deleted: Vec::new(),
+                absent: Vec::new(),
+            },
+        ),
+        Event::StepWaiting {
+            step: "connectors".into(),
+            wait: WaitReason::MirrorTasks {
+                url: "http://connect:8083".into(),
+                waiting: vec!["kmigrate-checkpoint is not listed yet".into()],
+            },
+        },
+        Event::StepProgress {
+            step: "mirror:orders".into(),
+            done: 900,
+            total: Some(1200),
+            unit: "records".into(),
+            detail: Some(ProgressDetail::Mirror { records_per_sec: 4521.7, lag: 300 }),
+        },
+        Event::Warning {
+            step: Some("connectors".into()),
+            warning: StepWarning::UntranslatedProperty {
+                property: "enable.ssl.certificate.verification".into(),
+            },
+        },
+        Event::Warning {
+            step: Some("mirror:orders".into()),
+            warning: StepWarning::ConnectorGone {
+                name: "kmigrate-source".into(),
+                url: "http://connect:8083".into(),
+            },
+        },
         done(
             "verify",
             StepSummary::Verify {
@@ -266,11 +349,19 @@ fn events() -> Vec<Event> {
         },
         Event::StepPaused {
             step: "cutover".into(),
-            pause: PauseReason::CutoverGate { target: "${TARGET_BOOTSTRAP}".into(), copies_caught_up: true },
+            pause: PauseReason::CutoverGate {
+                target: "${TARGET_BOOTSTRAP}".into(),
+                copies_caught_up: true,
+                mirror_caught_up: false,
+            },
         },
         Event::StepPaused {
             step: "cutover".into(),
-            pause: PauseReason::CutoverGate { target: "new:9092".into(), copies_caught_up: false },
+            pause: PauseReason::CutoverGate {
+                target: "new:9092".into(),
+                copies_caught_up: false,
+                mirror_caught_up: false,
+            },
         },
         Event::StepPaused {
             step: "cutover".into(),
@@ -339,6 +430,13 @@ fn events() -> Vec<Event> {
         },
         Event::Warning { step: None, warning: StepWarning::RecoveredRecords { records: 1 } },
         Event::ApplyFinished { outcome: Outcome::Paused, done: 7, failed: 0, pending: 2 },
+        Event::StepPaused {
+            step: "connectors".into(),
+            pause: PauseReason::MirrorTasksNotRunning {
+                url: "http://connect:8083".into(),
+                waiting: vec!["kmigrate-source is UNASSIGNED".into()],
+            },
+        },
     ]
 }
 

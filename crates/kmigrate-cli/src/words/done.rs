@@ -27,6 +27,31 @@ pub fn summary(s: &StepSummary) -> String {
         ),
         StepSummary::Expand { pattern, topics } => format!("{topics} topic(s) match {pattern}"),
         StepSummary::Topic { change } => topic(change),
+        StepSummary::Connectors { url, connectors } => {
+            let each: Vec<String> = connectors
+                .iter()
+                .map(|(name, created)| {
+                    format!("{name} ({})", if *created { "created" } else { "config unchanged or updated" })
+                })
+                .collect();
+            format!("submitted to Kafka Connect at {url}: {}; every task runs", each.join(", "))
+        }
+        StepSummary::Mirror { topic, records, partitions } => format!(
+            "MirrorMaker 2 copied {topic} to the source's end after the cutover ({records} records in {partitions} partitions)"
+        ),
+        StepSummary::StopMirror { url, deleted, absent } => {
+            if deleted.is_empty() {
+                format!("MirrorMaker 2's connectors were already gone from {url}")
+            } else if absent.is_empty() {
+                format!("deleted MirrorMaker 2's connectors from {url}: {}", deleted.join(", "))
+            } else {
+                format!(
+                    "deleted MirrorMaker 2's connectors from {url}: {} ({} already gone)",
+                    deleted.join(", "),
+                    absent.join(", ")
+                )
+            }
+        }
         StepSummary::Copy { records, bytes, partitions, this_run } => match this_run {
             None => format!(
                 "copied {records} records ({}) in {partitions} partitions; nothing more to copy",
@@ -62,7 +87,16 @@ pub fn summary(s: &StepSummary) -> String {
         StepSummary::Drain { group, partitions } => {
             format!("group {group} has consumed everything on the source ({partitions} partitions)")
         }
-        StepSummary::Offsets { group, partitions, rule, applied, at_end, duplicates, uncommitted } => {
+        StepSummary::Offsets {
+            group,
+            partitions,
+            rule,
+            applied,
+            at_end,
+            duplicates,
+            uncommitted,
+            mirrormaker2,
+        } => {
             let detail = match applied {
                 Applied::Committed => format!("committed for group {group} on the target"),
                 Applied::AlreadyCommitted => format!("already committed for group {group} on the target"),
@@ -82,6 +116,11 @@ pub fn summary(s: &StepSummary) -> String {
             }
             if !uncommitted.is_empty() {
                 line.push_str(&format!("; {}", left_uncommitted(uncommitted)));
+            }
+            if let Some(starts) = mirrormaker2 {
+                // (The dry run's notes use the same words.)
+                let words = kmigrate_engine::steps::mm2_translation::describe(starts, *partitions);
+                line.push_str(&format!("; {words}"));
             }
             line
         }

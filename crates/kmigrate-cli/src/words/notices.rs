@@ -10,13 +10,22 @@ use super::{human_bytes, human_ms};
 /// Why a step paused.
 pub fn pause(p: &PauseReason) -> String {
     match p {
-        PauseReason::CutoverGate { target, copies_caught_up } => format!(
+        PauseReason::CutoverGate { target, copies_caught_up, mirror_caught_up } => format!(
             "waiting for the producer cutover{}. Switch every producer of the plan's topics to the target ({target}), check that the source receives nothing more, then approve",
-            if *copies_caught_up { " (the copies have caught up with the source)" } else { "" }
+            if *copies_caught_up {
+                " (the copies have caught up with the source)"
+            } else if *mirror_caught_up {
+                " (MirrorMaker 2 has caught up with the source)"
+            } else {
+                ""
+            }
         ),
         PauseReason::CutoverNotYet { at } => format!("the cutover time {} has not come yet", at.to_rfc3339()),
         PauseReason::SourceNotIdle { idle_ms } => {
             format!("the source topics have not been idle for {} yet", human_ms(*idle_ms))
+        }
+        PauseReason::MirrorTasksNotRunning { url, waiting } => {
+            format!("MirrorMaker 2's tasks have not all started on {url}: {}", waiting.join(", "))
         }
         PauseReason::GroupLagging { group, lag, partitions } => {
             let worst: Vec<String> = partitions.iter().map(|(p, l)| format!("{p}: {l}")).collect();
@@ -35,6 +44,9 @@ pub fn resume(p: &PauseReason, plan_file: &str) -> String {
         PauseReason::SourceNotIdle { .. } | PauseReason::GroupLagging { .. } => {
             format!("kmigrate apply {plan_file}")
         }
+        PauseReason::MirrorTasksNotRunning { .. } => {
+            format!("kmigrate apply {plan_file} (the connectors are submitted)")
+        }
     }
 }
 
@@ -46,6 +58,9 @@ pub fn wait(w: &WaitReason) -> String {
         }
         WaitReason::CopiesCatchingUp { copies } => {
             format!("waiting for {} to catch up with the source before the cutover gate", copies.join(", "))
+        }
+        WaitReason::MirrorTasks { url, waiting } => {
+            format!("waiting for MirrorMaker 2's tasks to start on {url}: {}", waiting.join(", "))
         }
     }
 }
@@ -69,6 +84,9 @@ pub fn progress(d: &ProgressDetail) -> String {
         }
         ProgressDetail::SourceIdle { quiet_ms, idle_ms } => {
             format!("source idle for {} of {}", human_ms(*quiet_ms), human_ms(*idle_ms))
+        }
+        ProgressDetail::Mirror { records_per_sec, lag } => {
+            format!("{records_per_sec:.0} records/s, lag {lag}")
         }
     }
 }
@@ -118,6 +136,12 @@ pub fn warning(w: &StepWarning) -> String {
             "could not verify that group {group} has no active members on the target ({reason}); the broker accepted the commit"
         ),
         StepWarning::RecordsAfterCopy { late } => late_records(late),
+        StepWarning::UntranslatedProperty { property } => format!(
+            "{property}: a librdkafka property MirrorMaker's Java clients have no equivalent for; not passed to the connectors (set the Java client's own in sync.connect.properties, as source.cluster.<property> or target.cluster.<property>)"
+        ),
+        StepWarning::ConnectorGone { name, url } => {
+            format!("connector {name} is gone from Kafka Connect at {url}; submitting it again")
+        }
     }
 }
 

@@ -74,6 +74,12 @@ pub(super) fn build(
             StepKind::Expand => expand(&ctx, subject),
             StepKind::Topic => topic(&ctx, subject),
             StepKind::Copy => copy(&ctx, subject),
+            StepKind::Connectors => connectors(&ctx),
+            StepKind::Mirror => mirror(&ctx, subject),
+            StepKind::StopMirror => Built::new(
+                Change::Change,
+                Action::StopMirror(StopMirrorAction { connectors: kmigrate_dag::connector_names(plan) }),
+            ),
             StepKind::Cutover => cutover_step(&ctx),
             StepKind::Synced => Built::new(
                 Change::Wait,
@@ -431,6 +437,70 @@ fn copy(ctx: &Ctx, topic: &str) -> Built {
     built
 }
 
+/// The connectors apply submits, as the plan writes them (secrets masked).
+fn connectors(ctx: &Ctx) -> Built {
+    let plan = ctx.input.plan;
+    let rendered = crate::steps::mirror::shown(plan, &ctx.topics)
+        .unwrap_or_else(|| kmigrate_connect::Rendered { connectors: Vec::new(), untranslated: Vec::new() });
+    let url = plan.connect.as_ref().map(|c| c.url.raw.clone()).unwrap_or_default();
+    let mut built = Built::new(
+        Change::Create,
+        Action::Connectors(ConnectorsAction {
+            url,
+            connectors: rendered.connectors,
+            untranslated: rendered.untranslated.clone(),
+        }),
+    );
+    for u in rendered.untranslated {
+        built.notes.push(format!(
+            "{u}: no equivalent in MirrorMaker's Java clients, not passed (set the Java client's own in sync.connect.properties)"
+        ));
+    }
+    if ctx.topics.len() < plan.topics.len() && ctx.live.is_none() {
+        built.notes.push("topics matched by patterns are added once the source is read".into());
+    }
+    match ctx.live.and_then(|l| l.connect.as_ref()) {
+        Some(Ok(facts)) => {
+            built.notes.push(format!("Kafka Connect {} answers at {}", facts.version, built_url(&built)));
+            if !facts.mirror_plugin {
+                built.problems.push(format!(
+                    "the Kafka Connect workers cannot run {} (connect-mirror is not on their classpath or plugin.path)",
+                    kmigrate_connect::mm2::SOURCE_CONNECTOR_CLASS
+                ));
+            }
+            if !facts.existing.is_empty() {
+                built.change = Change::Change;
+                built.notes.push(format!(
+                    "{} exist already: apply replaces their configs with these",
+                    facts.existing.join(", ")
+                ));
+            }
+        }
+        Some(Err(e)) => built.problems.push(e.clone()),
+        None => {}
+    }
+    built.checked()
+}
+
+fn built_url(built: &Built) -> &str {
+    match &built.action {
+        Action::Connectors(a) => &a.url,
+        _ => "",
+    }
+}
+
+fn mirror(ctx: &Ctx, topic: &str) -> Built {
+    let records = ctx.live.map(|live| {
+        live.source_marks.iter().filter(|(p, _)| p.topic == topic).map(|(_, w)| w.len() as u64).sum::<u64>()
+    });
+    let change = match records {
+        None => Change::Unknown,
+        Some(0) => Change::Unchanged,
+        Some(_) => Change::Create,
+    };
+    Built::new(change, Action::Mirror(MirrorAction { topic: topic.to_string(), records }))
+}
+
 fn cutover_step(ctx: &Ctx) -> Built {
     let plan = ctx.input.plan;
     let margin = plan.cutover.margin;
@@ -555,6 +625,16 @@ fn offsets(ctx: &Ctx, group: &GroupSpec) -> Built {
         }),
     };
 
+    // MirrorMaker 2's own translation, beside kmigrate's start.
+    if let Some(cps) = ctx.live.and_then(|l| l.mm2_checkpoints.get(&group.id)).filter(|c| !c.is_empty()) {
+        notes.push(match saved_decision(input, group) {
+            Some(decided) => {
+                let starts = crate::steps::mm2_translation::compare(&decided, cps);
+                crate::steps::mm2_translation::describe(&starts, decided.partitions.len())
+            }
+            None => crate::steps::mm2_translation::describe_alone(cps),
+        });
+    }
     // Decided by an earlier apply: apply commits (or exports) exactly that, again if need be.
     if let Some(decided) = saved_decision(input, group) {
         action.rule = rule_name(&decided.rule).to_string();

@@ -121,11 +121,41 @@ pub enum Action {
     Expand(ExpandAction),
     Topic(TopicAction),
     Copy(CopyAction),
+    Connectors(ConnectorsAction),
+    Mirror(MirrorAction),
+    #[serde(rename = "stop-mirror")]
+    StopMirror(StopMirrorAction),
     Cutover(CutoverAction),
     Synced(SyncedAction),
     Drain(DrainAction),
     Offsets(OffsetsAction),
     Verify(VerifyAction),
+}
+
+/// `connectors`: the MirrorMaker 2 connectors apply submits to Kafka Connect.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConnectorsAction {
+    /// The Connect REST URL as the plan writes it.
+    pub url: String,
+    /// Each connector's config as submitted: `${VAR}`s unresolved, secrets `[redacted]`. Topics
+    /// matched by patterns are known once the source is read (offline: only named topics).
+    pub connectors: Vec<kmigrate_connect::Connector>,
+    /// Cluster properties MirrorMaker's Java clients have no equivalent for (not passed).
+    pub untranslated: Vec<String>,
+}
+
+/// `mirror:<t>`: MirrorMaker 2 copies the topic; apply watches it to the source's end.
+#[derive(Debug, Clone, Serialize)]
+pub struct MirrorAction {
+    pub topic: String,
+    /// Records the source holds now (`None` offline).
+    pub records: Option<u64>,
+}
+
+/// `stop-mirror`: the connectors apply deletes once every group is positioned.
+#[derive(Debug, Clone, Serialize)]
+pub struct StopMirrorAction {
+    pub connectors: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]

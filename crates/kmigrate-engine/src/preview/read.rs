@@ -42,6 +42,41 @@ pub(super) struct Live {
     /// when a by-time group can be decided now: T is known and has passed).
     pub by_time: BTreeMap<TopicPartition, TimeAnswer>,
     pub inspected: Vec<PartitionTimestamps>,
+    /// The Kafka Connect cluster of `sync.by: mirrormaker2` (`None`: no such plan, or its URL is
+    /// a `${VAR}`, resolved at apply).
+    pub connect: Option<Result<ConnectFacts, String>>,
+    /// MirrorMaker 2's latest checkpoints of each strict group (`sync.by: mirrormaker2`).
+    pub mm2_checkpoints: BTreeMap<String, BTreeMap<TopicPartition, kmigrate_connect::checkpoint::Checkpoint>>,
+}
+
+/// What `kmigrate plan` learns from the Connect cluster.
+pub(super) struct ConnectFacts {
+    pub version: String,
+    /// The workers can run MirrorMaker's source connector.
+    pub mirror_plugin: bool,
+    /// The plan's connectors that exist already (apply replaces their configs).
+    pub existing: Vec<String>,
+}
+
+/// Asks the Connect cluster of a MirrorMaker 2 plan (read-only requests).
+async fn connect_facts(plan: &kmigrate_plan::Plan) -> Option<Result<ConnectFacts, String>> {
+    let c = plan.connect.as_ref().filter(|c| plan.mirrors_data() && c.url.is_literal())?;
+    let client = kmigrate_connect::ConnectClient::new(&c.url.raw, std::time::Duration::from_secs(10));
+    let names = kmigrate_dag::connector_names(plan);
+    let facts =
+        tokio::task::spawn_blocking(move || -> Result<ConnectFacts, kmigrate_connect::ConnectError> {
+            let version = client.version()?;
+            let mirror_plugin =
+                client.plugins()?.iter().any(|p| p == kmigrate_connect::mm2::SOURCE_CONNECTOR_CLASS);
+            let listed = client.list()?;
+            let existing = names.into_iter().filter(|n| listed.contains(n)).collect();
+            Ok(ConnectFacts { version, mirror_plugin, existing })
+        })
+        .await;
+    Some(match facts {
+        Ok(r) => r.map_err(|e| e.to_string()),
+        Err(e) => Err(format!("internal error: {e}")),
+    })
 }
 
 /// Reads both clusters; adds the patterns not yet recorded in `expansion`, matched against the
@@ -140,6 +175,14 @@ pub(super) async fn read(
         if ranges.is_empty() { Ok(BTreeMap::new()) } else { source.sample_record_bytes(&ranges).await }
     };
     let (samples, (inspected, by_time)) = tokio::try_join!(sample, by_time_lookup)?;
+    let connect = connect_facts(plan).await;
+    let mut mm2_checkpoints = BTreeMap::new();
+    if plan.mirrors_data() {
+        for g in plan.groups.iter().filter(|g| g.loss == kmigrate_plan::Loss::Strict) {
+            let found = crate::steps::mm2_translation::read_checkpoints(target, &g.id).await?;
+            mm2_checkpoints.insert(g.id.clone(), found);
+        }
+    }
 
     Ok(Live {
         source_md,
@@ -154,6 +197,8 @@ pub(super) async fn read(
         samples,
         by_time,
         inspected,
+        connect,
+        mm2_checkpoints,
     })
 }
 

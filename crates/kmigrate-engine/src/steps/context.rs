@@ -50,6 +50,38 @@ pub struct Context {
     target_config: ClusterConfig,
     source: OnceCell<Cluster>,
     target: OnceCell<Cluster>,
+    connect: Option<ConnectConfig>,
+}
+
+/// `sync.connect` with its `${VAR}`s resolved (`sync.by: mirrormaker2`).
+#[derive(Clone)]
+pub struct ConnectConfig {
+    pub url: String,
+    pub name_prefix: String,
+    pub tasks: Option<u32>,
+    /// `sync.connect.properties`, set on top of the rendered connector configs.
+    pub overrides: Vec<(String, String)>,
+}
+
+/// Resolves `sync.connect` (`None` unless the plan runs MirrorMaker 2); every missing variable
+/// is reported at its line in the plan.
+pub fn connect_config(
+    plan: &Plan,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<ConnectConfig>, Vec<PlanDiagnostic>> {
+    let Some(c) = plan.connect.as_ref().filter(|_| plan.mirrors_data()) else { return Ok(None) };
+    let mut missing = Vec::new();
+    let mut resolve = |t: &kmigrate_plan::Template| match t.resolve(lookup) {
+        Ok(v) => v,
+        Err(vars) => {
+            missing.extend(vars.iter().map(|m| kmigrate_plan::missing_var_diagnostic(&plan.source_file, m)));
+            String::new()
+        }
+    };
+    let url = resolve(&c.url).trim_end_matches('/').to_string();
+    let overrides = c.properties.iter().map(|p| (p.key.clone(), resolve(&p.value))).collect();
+    let config = ConnectConfig { url, name_prefix: c.name_prefix.clone(), tasks: c.tasks, overrides };
+    if missing.is_empty() { Ok(Some(config)) } else { Err(missing) }
 }
 
 /// Builds the two client configurations, resolving `${VAR}` references with `lookup`. Every
@@ -98,6 +130,7 @@ impl Context {
             target_config,
             source: OnceCell::new(),
             target: OnceCell::new(),
+            connect: None,
         }
     }
 
@@ -106,6 +139,27 @@ impl Context {
     fn connect_options(&self) -> ConnectOptions {
         let t = self.options.connect_timeout;
         ConnectOptions::new(t).request_timeout(t)
+    }
+
+    /// The resolved `sync.connect` (see [`connect_config`]), for plans that run MirrorMaker 2.
+    pub fn with_connect(mut self, connect: Option<ConnectConfig>) -> Self {
+        self.connect = connect;
+        self
+    }
+
+    /// The Connect cluster of a MirrorMaker 2 plan.
+    pub fn connect(&self) -> Result<&ConnectConfig, StepError> {
+        self.connect.as_ref().ok_or_else(|| {
+            StepError::fatal("internal error: no Kafka Connect configuration for sync.by: mirrormaker2")
+        })
+    }
+
+    pub fn source_config(&self) -> &ClusterConfig {
+        &self.source_config
+    }
+
+    pub fn target_config(&self) -> &ClusterConfig {
+        &self.target_config
     }
 
     pub async fn source(&self) -> Result<&Cluster, StepError> {

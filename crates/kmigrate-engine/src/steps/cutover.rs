@@ -53,6 +53,7 @@ pub async fn run(ctx: &Context, h: &StepHandle) -> StepResult {
                 return Ok(StepOutcome::Paused(PauseReason::CutoverGate {
                     target: ctx.plan.target.bootstrap_servers.raw.clone(),
                     copies_caught_up: ctx.plan.copies_data(),
+                    mirror_caught_up: ctx.plan.mirrors_data(),
                 }));
             }
             match ctx.options.cutover_at {
@@ -94,7 +95,7 @@ pub async fn run(ctx: &Context, h: &StepHandle) -> StepResult {
 /// Waits until every copy step has caught up with the source (or is done). False when asked to
 /// stop first. With `--wait-timeout`, gives up waiting (true) once it passes.
 async fn copies_caught_up(ctx: &Context, h: &StepHandle) -> Result<bool, StepError> {
-    if !ctx.plan.copies_data() {
+    if !ctx.plan.copies_data() && !ctx.plan.mirrors_data() {
         return Ok(true);
     }
     let deadline = Deadline::after(ctx.options.wait_timeout);
@@ -110,14 +111,19 @@ async fn copies_caught_up(ctx: &Context, h: &StepHandle) -> Result<bool, StepErr
     }
 }
 
-/// The copy steps not done yet whose copy has not caught up with the source.
+/// The copy and mirror steps not done yet whose copy has not caught up with the source.
 fn lagging_copies(state: &crate::state::State) -> Result<Vec<String>, crate::outputs::OutputsError> {
     let mut lagging = Vec::new();
     for (id, st) in &state.steps {
-        if id.starts_with("copy:")
-            && st.status != crate::state::StepStatus::Done
-            && !crate::outputs::copy_in(id, &st.outputs)?.caught_up
-        {
+        if st.status == crate::state::StepStatus::Done {
+            continue;
+        }
+        let behind = if id.starts_with("copy:") {
+            !crate::outputs::copy_in(id, &st.outputs)?.caught_up
+        } else {
+            id.starts_with("mirror:") && !super::mirror::caught_up_in(&st.outputs)
+        };
+        if behind {
             lagging.push(id.clone());
         }
     }

@@ -9,6 +9,8 @@ mod drain;
 mod expand;
 pub mod export;
 pub(crate) mod groups;
+pub mod mirror;
+pub mod mm2_translation;
 pub mod offsets;
 mod preflight;
 pub mod topic;
@@ -21,7 +23,7 @@ use futures::future::BoxFuture;
 use kmigrate_dag::StepKind;
 
 pub(crate) use context::concrete_topics;
-pub use context::{Context, RunOptions, cluster_configs};
+pub use context::{ConnectConfig, Context, RunOptions, cluster_configs, connect_config};
 
 use crate::apply::RunnerFactory;
 use crate::checkpoint::Checkpoint;
@@ -54,7 +56,10 @@ async fn run(ctx: &Context, h: &StepHandle) -> StepResult {
         StepKind::Preflight => preflight::run(ctx, h).await,
         StepKind::Expand => expand::run(ctx, h).await,
         StepKind::Topic => topic::run(ctx, h).await,
+        StepKind::Connectors => mirror::connectors(ctx, h).await,
         StepKind::Copy => copy::run(ctx, h).await,
+        StepKind::Mirror => mirror::mirror(ctx, h).await,
+        StepKind::StopMirror => mirror::stop(ctx, h).await,
         StepKind::Cutover => cutover::run(ctx, h).await,
         StepKind::Synced => {
             Ok(StepOutcome::Done { outputs: serde_json::Value::Null, summary: StepSummary::Synced })

@@ -46,8 +46,20 @@ pub async fn run(ctx: &Context, h: &StepHandle) -> StepResult {
     if !uncommitted.is_empty() {
         h.warn(StepWarning::Uncommitted { partitions: uncommitted.clone() });
     }
+    // MirrorMaker 2's own translation beside kmigrate's, for strict groups (read only).
+    let mirrormaker2 = if ctx.plan.mirrors_data() && group.loss == kmigrate_plan::Loss::Strict {
+        let target = ctx.target().await?;
+        let checkpoints = super::mm2_translation::read(target, &group.id).await?;
+        Some(super::mm2_translation::compare(&decided, &checkpoints))
+    } else {
+        None
+    };
+    let mut outputs = json!({ "decided": decided, "applied": applied.as_str() });
+    if let Some(starts) = &mirrormaker2 {
+        outputs["mirrormaker2"] = json!(starts);
+    }
     Ok(StepOutcome::Done {
-        outputs: json!({ "decided": decided, "applied": applied.as_str() }),
+        outputs,
         summary: StepSummary::Offsets {
             group: group.id.clone(),
             partitions: offsets.len(),
@@ -56,6 +68,7 @@ pub async fn run(ctx: &Context, h: &StepHandle) -> StepResult {
             at_end,
             duplicates: decided.duplicates,
             uncommitted,
+            mirrormaker2,
         },
     })
 }

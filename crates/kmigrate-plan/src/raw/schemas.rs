@@ -36,14 +36,27 @@ pub(crate) fn sync_only_when_synced(schema: &mut Schema) {
     );
 }
 
-/// `sync`: kmigrate compresses only what it copies.
-pub(crate) fn no_compression_when_external(schema: &mut Schema) {
-    let external = name_of(RawSyncBy::External);
+/// `sync`: kmigrate compresses only what it copies; `connect` goes with `by: mirrormaker2`, and
+/// only with it.
+pub(crate) fn sync_rules(schema: &mut Schema) {
+    let by = |values: &[RawSyncBy]| {
+        let names: Vec<&str> = values.iter().map(|v| name_of(*v)).collect();
+        json!({ "properties": { "by": { "enum": names } }, "required": ["by"] })
+    };
     schema.insert(
-        "if".to_owned(),
-        json!({ "properties": { "by": { "const": external } }, "required": ["by"] }),
+        "allOf".to_owned(),
+        json!([
+            {
+                "if": by(&[RawSyncBy::External, RawSyncBy::MirrorMaker2]),
+                "then": { "properties": { "compression": false } },
+            },
+            {
+                "if": by(&[RawSyncBy::MirrorMaker2]),
+                "then": { "required": ["connect"] },
+                "else": { "properties": { "connect": false } },
+            },
+        ]),
     );
-    schema.insert("then".to_owned(), json!({ "properties": { "compression": false } }));
 }
 
 /// The plan format version: the number 1.

@@ -34,8 +34,9 @@ impl Checker<'_> {
                     dloc,
                     codes::DATA_SYNC,
                     "`data: synced` needs a `sync` section saying who copies the data",
-                    "add `sync: { by: kmigrate }` (kmigrate copies the records) or \
-                     `sync: { by: external }` (MirrorMaker or another tool does)",
+                    "add `sync: { by: kmigrate }` (kmigrate copies the records), \
+                     `sync: { by: mirrormaker2, connect: { url: ... } }` (kmigrate runs MirrorMaker 2 on \
+                     Kafka Connect) or `sync: { by: external }` (another tool does)",
                     "synced by whom?",
                 );
                 None
@@ -46,13 +47,15 @@ impl Checker<'_> {
                     loc,
                     codes::DATA_SYNC,
                     "`sync` does not say who copies the data",
-                    "add `by: kmigrate` (kmigrate copies the records) or `by: external` (another tool does)",
+                    "add `by: kmigrate` (kmigrate copies the records), `by: mirrormaker2` (kmigrate runs \
+                     MirrorMaker 2 on Kafka Connect) or `by: external` (another tool does)",
                     "no `by`",
                 );
                 None
             }
             (RawData::Synced, Some((_, Some(_)))) => Some(DataMode::Synced(match by? {
                 RawSyncBy::Kmigrate => SyncBy::Kmigrate,
+                RawSyncBy::MirrorMaker2 => SyncBy::MirrorMaker2,
                 RawSyncBy::External => SyncBy::External,
             })),
             (other, Some((s, _))) => {
@@ -112,14 +115,26 @@ impl Checker<'_> {
                 "not a codec",
             );
         }
-        if let Some(DataMode::Synced(SyncBy::External)) = data {
+        if let Some(DataMode::Synced(by @ (SyncBy::External | SyncBy::MirrorMaker2))) = data {
+            let (help, label) = if by == SyncBy::MirrorMaker2 {
+                (
+                    "remove `compression`: MirrorMaker 2's producer has its own setting, e.g. \
+                     `producer.override.compression.type: zstd` in `sync.connect.properties`",
+                    "not used with `by: mirrormaker2`",
+                )
+            } else {
+                (
+                    "remove `compression`: the external tool that copies the records has its own setting \
+                     (MirrorMaker: `producer.override.compression.type`)",
+                    "not used with `by: external`",
+                )
+            };
             self.error(
                 self.key_loc("compression", loc),
                 codes::SYNC_COMPRESSION,
                 "`sync.compression` applies only when kmigrate copies the records (`by: kmigrate`)",
-                "remove `compression`: the external tool that copies the records has its own setting \
-                 (MirrorMaker: `producer.override.compression.type`)",
-                "not used with `by: external`",
+                help,
+                label,
             );
             return None;
         }

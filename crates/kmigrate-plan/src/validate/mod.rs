@@ -4,6 +4,7 @@
 //! reports every problem, each at its own line and column with a suggested fix.
 
 mod cluster;
+mod connect;
 mod consumers;
 mod cutover;
 mod data;
@@ -171,6 +172,7 @@ impl Checker<'_> {
         let (topics, index) = self.topics(raw.topics.as_ref(), root);
         let data = self.data(&raw, root);
         let compression = self.sync_compression(&raw, data);
+        let connect = self.connect(&raw, data, name.as_deref(), root);
         let cutover = self.cutover(raw.cutover.as_ref(), root);
         let groups = self.consumers(raw.consumers.as_ref(), &index, data);
 
@@ -184,6 +186,7 @@ impl Checker<'_> {
             compression,
             cutover: cutover?,
             groups,
+            connect,
         })
     }
 

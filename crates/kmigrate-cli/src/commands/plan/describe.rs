@@ -66,6 +66,30 @@ fn action(s: &StepPreview, plan_file: &str) -> Described {
         }
         Action::Topic(a) => topic(s.change, a, &mut details),
         Action::Copy(a) => copy(a, &mut details),
+        Action::Connectors(a) => {
+            for c in &a.connectors {
+                details.push(format!("{}:", c.name));
+                details.extend(c.config.iter().map(|(k, v)| format!("  {k} = {v}")));
+            }
+            format!(
+                "submit {} to Kafka Connect at {} (PUT /connectors/<name>/config) and wait for their tasks to run",
+                count(a.connectors.len(), "MirrorMaker 2 connector", "MirrorMaker 2 connectors"),
+                a.url
+            )
+        }
+        Action::Mirror(a) => match a.records {
+            Some(n) => format!(
+                "MirrorMaker 2 copies {} ({n} records on the source now); wait until the cutover has passed and every partition is copied to its end",
+                a.topic
+            ),
+            None => format!(
+                "MirrorMaker 2 copies {}; wait until the cutover has passed and every partition is copied to its end",
+                a.topic
+            ),
+        },
+        Action::StopMirror(a) => {
+            format!("delete the connectors {} once every group is positioned", a.connectors.join(", "))
+        }
         Action::Cutover(a) => cutover(a, plan_file),
         Action::Synced(a) => format!("wait for {} to finish", count(a.copies, "copy", "copies")),
         Action::Drain(a) => match (a.lag, a.partitions) {
