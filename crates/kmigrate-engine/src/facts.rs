@@ -325,3 +325,25 @@ pub enum StepWarning {
     /// A connector was deleted from Kafka Connect outside kmigrate: submitted again.
     ConnectorGone { name: String, url: String },
 }
+
+/// Records the source received after the copy finished, in words: how many, where, and the
+/// newest. One sentence for verify's failure (a strict group) and the CLI's warning and summary
+/// (failures are still worded by the engine).
+pub fn late_records(late: &[Late]) -> String {
+    let records: u64 = late.iter().map(|l| l.records).sum();
+    let parts: Vec<String> = late
+        .iter()
+        .map(|l| format!("{}/{} offsets {}..{} ({})", l.topic, l.partition, l.from, l.to, l.records))
+        .collect();
+    let newest = late
+        .iter()
+        .filter_map(|l| l.newest_ms)
+        .max()
+        .and_then(chrono::DateTime::from_timestamp_millis)
+        .map(|t| format!("; the newest is stamped {}", t.to_rfc3339()))
+        .unwrap_or_default();
+    format!(
+        "{records} records reached the source after the copy finished and are not on the target: {}{newest}",
+        parts.join(", ")
+    )
+}

@@ -217,24 +217,10 @@ fn copies(v: &CopiesVerified) -> String {
     )
 }
 
-/// Records the source received after the copy finished: how many, where, and the newest.
+/// Records the source received after the copy finished: how many, where, and the newest (the
+/// engine's words, which verify's failure uses too).
 pub(super) fn late_records(late: &[Late]) -> String {
-    let records: u64 = late.iter().map(|l| l.records).sum();
-    let parts: Vec<String> = late
-        .iter()
-        .map(|l| format!("{}/{} offsets {}..{} ({})", l.topic, l.partition, l.from, l.to, l.records))
-        .collect();
-    let newest = late
-        .iter()
-        .filter_map(|l| l.newest_ms)
-        .max()
-        .and_then(chrono::DateTime::from_timestamp_millis)
-        .map(|t| format!("; the newest is stamped {}", t.to_rfc3339()))
-        .unwrap_or_default();
-    format!(
-        "{records} records reached the source after the copy finished and are not on the target: {}{newest}",
-        parts.join(", ")
-    )
+    kmigrate_engine::facts::late_records(late)
 }
 
 /// Partitions `offsets:<g>` left without a committed offset, and why that is right.

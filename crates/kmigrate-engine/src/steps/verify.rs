@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::context::{Context, kafka_error};
 use super::{copy, export};
-use crate::facts::{Checked, Late, StepSummary, StepWarning};
+use crate::facts::{Checked, StepSummary, StepWarning};
 use crate::walker::{StepError, StepHandle, StepOutcome, StepResult};
 
 pub async fn run(ctx: &Context, h: &StepHandle) -> StepResult {
@@ -69,7 +69,7 @@ pub async fn run(ctx: &Context, h: &StepHandle) -> StepResult {
         if ctx.plan.groups.iter().any(|g| g.loss == Loss::Strict) {
             problems.push(format!(
                 "{}. Producers still wrote to the source after the copy ended: stop them (switch them to the target), then copy these records (e.g. `kcat -C -o <from> -c <count>` piped to the target) or run the migration again with a later cutover",
-                late_records(&copies.late)
+                crate::facts::late_records(&copies.late)
             ));
         } else {
             h.warn(StepWarning::RecordsAfterCopy { late: copies.late.clone() });
@@ -83,25 +83,4 @@ pub async fn run(ctx: &Context, h: &StepHandle) -> StepResult {
         outputs: json!({ "checked": checked, "late": copies.late }),
         summary: StepSummary::Verify { checked },
     })
-}
-
-/// The failure's words for records the source received after the copy finished (a strict group
-/// fails on them; otherwise they are a warning, worded by the CLI).
-fn late_records(late: &[Late]) -> String {
-    let records: u64 = late.iter().map(|l| l.records).sum();
-    let parts: Vec<String> = late
-        .iter()
-        .map(|l| format!("{}/{} offsets {}..{} ({})", l.topic, l.partition, l.from, l.to, l.records))
-        .collect();
-    let newest = late
-        .iter()
-        .filter_map(|l| l.newest_ms)
-        .max()
-        .and_then(chrono::DateTime::from_timestamp_millis)
-        .map(|t| format!("; the newest is stamped {}", t.to_rfc3339()))
-        .unwrap_or_default();
-    format!(
-        "{records} records reached the source after the copy finished and are not on the target: {}{newest}",
-        parts.join(", ")
-    )
 }
