@@ -243,9 +243,11 @@ async fn the_target_killed_mid_copy_and_frozen_at_the_offsets_step_is_ridden_out
 }
 
 /// The source crashes mid-copy and comes back on the same storage, then stops answering for 8 s
-/// (SIGSTOP) while the copy still runs. apply rides both out and copies what was written meanwhile.
+/// (SIGSTOP) while the copy still runs; then it crashes again as the offsets step starts (which
+/// reads the group's commits there) and comes back 3 s later. apply rides all three out and copies
+/// what was written meanwhile.
 #[tokio::test(flavor = "multi_thread")]
-async fn the_source_killed_and_frozen_mid_copy_is_ridden_out() {
+async fn the_source_killed_and_frozen_mid_copy_and_killed_at_the_offsets_step_is_ridden_out() {
     let source = TestCluster::start_kafka("source", KafkaOptions::default());
     let target = TestCluster::start("target", Engine::Sqlite);
     let dir = tempfile::tempdir().unwrap();
@@ -253,7 +255,7 @@ async fn the_source_killed_and_frozen_mid_copy_is_ridden_out() {
     let cutover = now_ms() + 45_000;
     let plan = case.write_plan(dir.path(), &source, &target, 45);
 
-    let apply = Watched::start(dir.path(), &["apply", &plan]);
+    let mut apply = Watched::start(dir.path(), &["apply", &plan]);
     wait_copied(dir.path(), &case, 2000);
     case.produce(&source, 1000..2000).await;
     source.kafka().unwrap().kill();
@@ -267,9 +269,14 @@ async fn the_source_killed_and_frozen_mid_copy_is_ridden_out() {
     std::thread::sleep(Duration::from_secs(8));
     source.kafka().unwrap().signal(libc::SIGCONT);
 
+    apply.wait_for("step_started", "offsets", 120);
+    apply.frozen(|| source.kafka().unwrap().kill());
+    std::thread::sleep(Duration::from_secs(3));
+    source.kafka().unwrap().restart();
+
     let code = apply.exit_code(dir.path(), 180);
     dump_logs(dir.path());
-    assert_eq!(code, 0, "apply rides out a source restart and a frozen source");
+    assert_eq!(code, 0, "apply rides out source restarts and a frozen source");
     case.assert_migrated(&source, &target, 2500).await;
 }
 
