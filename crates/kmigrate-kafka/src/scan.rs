@@ -16,6 +16,9 @@ use crate::types::TopicPartition;
 /// How long a scan waits for more records before asking the broker where the partition ends.
 const END_PROBE: Duration = Duration::from_secs(1);
 
+/// Records a [`RecordStream`]'s reader hands over at once.
+const STREAM_BATCH: usize = 256;
+
 /// A record as read, owned.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordData {
@@ -106,15 +109,22 @@ impl RecordData {
 /// Records of one partition in offset order, read ahead by a consumer of their own
 /// ([`Cluster::stream_partition`]).
 pub struct RecordStream {
-    records: tokio::sync::mpsc::Receiver<RecordData>,
+    batches: tokio::sync::mpsc::Receiver<Vec<RecordData>>,
+    current: std::vec::IntoIter<RecordData>,
     reader: Option<tokio::task::JoinHandle<Result<()>>>,
 }
 
 impl RecordStream {
     /// The next record; `None` at the partition's end; the read's error, if it failed.
     pub async fn next(&mut self) -> Result<Option<RecordData>> {
-        if let Some(r) = self.records.recv().await {
-            return Ok(Some(r));
+        loop {
+            if let Some(r) = self.current.next() {
+                return Ok(Some(r));
+            }
+            match self.batches.recv().await {
+                Some(batch) => self.current = batch.into_iter(),
+                None => break,
+            }
         }
         match self.reader.take() {
             Some(reader) => match reader.await {
@@ -130,7 +140,8 @@ impl RecordStream {
 impl Cluster {
     /// Every record of `partition` from `start` to the partition's end (as the fetch reports it),
     /// pulled one at a time by [`RecordStream::next`]: one consumer reads ahead on a blocking
-    /// thread, at most `buffer` records beyond what the caller took (and its 16 MiB prefetch).
+    /// thread, about `buffer` records beyond what the caller took (in batches of up to 256; and
+    /// its 16 MiB prefetch).
     /// Dropping the stream stops the read at the next record.
     pub fn stream_partition(
         &self,
@@ -139,12 +150,34 @@ impl Cluster {
         buffer: usize,
         idle_timeout: Duration,
     ) -> RecordStream {
-        let (tx, records) = tokio::sync::mpsc::channel(buffer.max(1));
+        // Records travel in batches: a wake-up of the reader per record would cost more CPU than
+        // the read itself.
+        let batch = buffer.clamp(1, STREAM_BATCH);
+        let (tx, batches) = tokio::sync::mpsc::channel(buffer.div_ceil(batch));
         let (this, tp) = (self.clone(), partition.clone());
         let reader = tokio::spawn(async move {
-            this.scan_partition(&tp, start, None, idle_timeout, move |r| tx.blocking_send(r).is_ok()).await
+            let pending = std::sync::Arc::new(std::sync::Mutex::new(Vec::with_capacity(batch)));
+            let (visit_pending, visit_tx) = (pending.clone(), tx.clone());
+            let read = this
+                .scan_partition(&tp, start, None, idle_timeout, move |r| {
+                    let mut pending = visit_pending.lock().expect("stream batch lock");
+                    pending.push(r);
+                    if pending.len() < batch {
+                        return true;
+                    }
+                    let full = std::mem::replace(&mut *pending, Vec::with_capacity(batch));
+                    drop(pending);
+                    visit_tx.blocking_send(full).is_ok()
+                })
+                .await;
+            let rest = std::mem::take(&mut *pending.lock().expect("stream batch lock"));
+            if read.is_ok() && !rest.is_empty() {
+                // The receiver may be gone: then nobody wants the rest.
+                let _ = tx.send(rest).await;
+            }
+            read
         });
-        RecordStream { records, reader: Some(reader) }
+        RecordStream { batches, current: Vec::new().into_iter(), reader: Some(reader) }
     }
 
     /// Calls `visit` with every record of `partition` from `start`, until offset `end`
