@@ -15,7 +15,7 @@
 #   4. beside it, the read limit: two plain rdkafka consumers reading the two logs at the same time
 #      (`bench_seed count`, nothing compared);
 #   5. prints every run and the medians: source records aligned per second, CPU seconds per 1M
-#      records (kmigrate's process over the step), and the read limit's.
+#      records (kmigrate's process over the step), and the read limit's; kmigrate's peak RSS.
 #
 # Contenders run ROUNDS times, interleaved, on the same two brokers.
 #
@@ -104,7 +104,7 @@ run_limit() {
 
 # run_apply NAME BINARY: kmigrate apply of a `sync.by: external` plan with one strict group.
 run_apply() {
-  local name=$1 binary=$2 dir="$out/$1" group="align-$1" km_pid="" t0="" t1="" c0=0 c1=0 line
+  local name=$1 binary=$2 dir="$out/$1" group="align-$1" km_pid="" t0="" t1="" c0=0 c1=0 line rss_kb=""
   mkdir -p "$dir"
   groups "$src" --reset-offsets --group "$group" --topic bench --to-offset "$half" --execute >"$dir/reset.out" 2>&1
   cat >"$dir/plan.yaml" <<PLAN
@@ -137,7 +137,8 @@ PLAN
         [ -n "$km_pid" ] || { echo "bench-align: cannot find the kmigrate process" >&2; exit 1; }
         t0=$EPOCHREALTIME c0=$(cpu_ticks "$km_pid") ;;
       *'"event":"step_done"'*'"step":"offsets:'*)
-        t1=$EPOCHREALTIME c1=$(cpu_ticks "$km_pid") ;;
+        t1=$EPOCHREALTIME c1=$(cpu_ticks "$km_pid")
+        rss_kb="$(awk '/^VmHWM/ {print $2}' "/proc/$km_pid/status")" ;;
     esac
   done <"$dir/events.fifo"
   wait "$apply_pid" || { echo "bench-align: kmigrate apply failed; see $dir" >&2; tail -5 "$dir/stderr" >&2; exit 1; }
@@ -151,7 +152,7 @@ PLAN
   [ -z "$wrong" ] && [ "$(awk '$2 == "bench"' "$dir/describe.out" | wc -l)" = "$PARTITIONS" ] \
     || { echo "bench-align: $name committed the wrong offsets:" >&2; cat "$dir/describe.out" >&2; exit 1; }
   record "$name" "$RECORDS" "$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}')" "$(secs $((c1 - c0)))" \
-    "offsets step; target group at $half in each partition (kafka-consumer-groups)"
+    "offsets step, peak RSS $((rss_kb / 1024)) MiB; target group at $half in each partition (kafka-consumer-groups)"
 }
 
 for round in $(seq "$ROUNDS"); do

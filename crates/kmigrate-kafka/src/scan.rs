@@ -19,6 +19,23 @@ const END_PROBE: Duration = Duration::from_secs(1);
 /// Records a [`RecordStream`]'s reader hands over at once.
 const STREAM_BATCH: usize = 256;
 
+/// What a scan's consumer fetches ahead: up to `records` records (librdkafka's
+/// `queued.min.messages`) within 16 MiB, and how long it pauses fetching once it holds that much
+/// (`fetch.queue.backoff.ms`).
+#[derive(Clone, Copy)]
+struct Prefetch {
+    records: usize,
+    backoff_ms: u32,
+}
+
+/// librdkafka's defaults.
+const SCAN_PREFETCH: Prefetch = Prefetch { records: 100_000, backoff_ms: 1_000 };
+/// A stream prefetches less: it runs beside others (aligning reads two per partition, several
+/// partitions at once) and has its own buffer, and librdkafka keeps a few hundred bytes per
+/// queued record beside the record. With a small queue, the pause must be short, or the reader
+/// waits on it (a 1 s pause per 10,000 records).
+const STREAM_PREFETCH: Prefetch = Prefetch { records: 10_000, backoff_ms: 10 };
+
 /// A record as read, owned.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordData {
@@ -159,7 +176,7 @@ impl Cluster {
             let pending = std::sync::Arc::new(std::sync::Mutex::new(Vec::with_capacity(batch)));
             let (visit_pending, visit_tx) = (pending.clone(), tx.clone());
             let read = this
-                .scan_partition(&tp, start, None, idle_timeout, move |r| {
+                .scan_with(STREAM_PREFETCH, &tp, start, None, idle_timeout, move |r| {
                     let mut pending = visit_pending.lock().expect("stream batch lock");
                     pending.push(r);
                     if pending.len() < batch {
@@ -189,6 +206,22 @@ impl Cluster {
         start: i64,
         end: Option<i64>,
         idle_timeout: Duration,
+        visit: F,
+    ) -> Result<()>
+    where
+        F: FnMut(RecordData) -> bool + Send + 'static,
+    {
+        self.scan_with(SCAN_PREFETCH, partition, start, end, idle_timeout, visit).await
+    }
+
+    /// [`Cluster::scan_partition`] with a consumer that prefetches as `prefetch` says.
+    async fn scan_with<F>(
+        &self,
+        prefetch: Prefetch,
+        partition: &TopicPartition,
+        start: i64,
+        end: Option<i64>,
+        idle_timeout: Duration,
         mut visit: F,
     ) -> Result<()>
     where
@@ -201,7 +234,7 @@ impl Cluster {
         let this = self.clone();
         self.blocking(move |_| {
             let operation = format!("reading {tp}");
-            let consumer = this.scan_consumer()?;
+            let consumer = this.scan_consumer(prefetch)?;
             let mut tpl = TopicPartitionList::new();
             tpl.add_partition_offset(&tp.topic, tp.partition, Offset::Offset(start))
                 .map_err(|e| this.kafka_error(&operation, &e, Duration::ZERO))?;
@@ -280,7 +313,10 @@ impl Cluster {
         .await
     }
 
-    fn scan_consumer(&self) -> Result<rdkafka::consumer::BaseConsumer<crate::context::KContext>> {
+    fn scan_consumer(
+        &self,
+        prefetch: Prefetch,
+    ) -> Result<rdkafka::consumer::BaseConsumer<crate::context::KContext>> {
         // What a copy reads: committed records only (see `Cluster::reader`).
         self.reader(
             None,
@@ -288,6 +324,8 @@ impl Cluster {
             &[
                 ("fetch.wait.max.ms", "50".to_string()),
                 ("queued.max.messages.kbytes", (16 * 1024).to_string()),
+                ("queued.min.messages", prefetch.records.to_string()),
+                ("fetch.queue.backoff.ms", prefetch.backoff_ms.to_string()),
             ],
         )
     }
