@@ -167,12 +167,11 @@ for round in $(seq "$ROUNDS"); do
 done
 
 echo
-echo "Every run ($(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); Apache Kafka $(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' scripts/kafka/pom.xml), one node each; $RECORDS records of 200 bytes on each side, $PARTITIONS partitions):"
+echo "Every run ($(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); Apache Kafka $(kafka_version), one node each; $RECORDS records of 200 bytes on each side, $PARTITIONS partitions):"
 {
   printf 'run\trecords\twall s\trecords/s\tCPU s\tCPU s/1M\tnote\n'
   awk -F'\t' -v OFS='\t' '{printf "%s\t%d\t%.2f\t%.0f\t%.2f\t%.2f\t%s\n", $1, $2, $3, $2 / $3, $4, $4 * 1e6 / $2, $5}' "$results"
 } | column -t -s $'\t'
-stat_of() { awk -F'\t' -v p="$1" "\$1 ~ \"^\" p \"(-[0-9]+)?\$\" {print $2}" "$results" | median; }
 echo
 echo "Summary (median of $ROUNDS round(s)):"
 {

@@ -58,3 +58,11 @@ secs() { awk -v t="$1" -v hz="$hz" 'BEGIN {print t / hz}'; }
 
 # median: the median of the numbers on stdin, one per line.
 median() { sort -g | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
+
+# stat_of CONTENDER EXPR: the median over the rounds of the awk expression EXPR on the rows of
+# $results whose first field is CONTENDER or CONTENDER-<round> (rows where EXPR is empty are
+# left out).
+stat_of() { awk -F'\t' -v p="$1" "\$1 ~ \"^\" p \"(-[0-9]+)?\$\" && $2 != \"\" {print $2}" "$results" | median; }
+
+# kafka_version: the Apache Kafka version scripts/ensure-kafka.sh fetches.
+kafka_version() { sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$root/scripts/kafka/pom.xml"; }

@@ -194,12 +194,11 @@ for round in $(seq "$ROUNDS"); do
 done
 
 echo
-echo "Every run ($(nproc) cores; Apache Kafka $(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' scripts/kafka/pom.xml), one node each; $RECORDS records of 200 bytes, $PARTITIONS partitions):"
+echo "Every run ($(nproc) cores; Apache Kafka $(kafka_version), one node each; $RECORDS records of 200 bytes, $PARTITIONS partitions):"
 {
   printf 'run\trecords\tcopy wall s\trecords/s\tCPU s\tCPU s/1M\tbrokers CPU s\ttime to first byte s\tstep wall s\tnote\n'
   awk -F'\t' -v OFS='\t' '{printf "%s\t%d\t%.2f\t%.0f\t%.2f\t%.2f\t%.2f\t%s\t%s\t%s\n", $1, $2, $3, $2 / $3, $4, $4 * 1e6 / $2, $5, $6, $7, $8}' "$results"
 } | column -t -s $'\t'
-stat_of() { awk -F'\t' -v p="$1" "\$1 ~ \"^\" p \"(-[0-9]+)?\$\" && $2 != \"\" {print $2}" "$results" | median; }
 echo
 echo "Summary (median of $ROUNDS round(s)):"
 {
