@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
-use kmigrate_engine::{Event, Reporter};
+use kmigrate_migration::{Event, Reporter};
 use owo_colors::OwoColorize;
 
 use crate::printer::Printer;
@@ -255,9 +255,9 @@ impl Human {
             }
             Event::ApplyFinished { outcome, done, failed, pending } => {
                 let what = match outcome {
-                    kmigrate_engine::Outcome::Done => "done",
-                    kmigrate_engine::Outcome::Paused => "paused",
-                    kmigrate_engine::Outcome::Failed => "failed",
+                    kmigrate_migration::Outcome::Done => "done",
+                    kmigrate_migration::Outcome::Paused => "paused",
+                    kmigrate_migration::Outcome::Failed => "failed",
                 };
                 format!("Apply {what}: {done} steps done, {failed} failed, {pending} pending")
             }

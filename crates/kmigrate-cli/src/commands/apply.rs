@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use kmigrate_engine::{
+use kmigrate_migration::{
     ApplyError, ApplyOptions, KafkaSteps, LockError, Outcome, Reporter, RunOptions, StopSignal, WalkOptions,
 };
 
@@ -27,7 +27,7 @@ pub fn run(args: &ApplyArgs, printer: &Printer) -> Result<u8, InternalError> {
         },
     };
     // ${VAR} references are resolved here, once; a missing one stops apply before anything runs.
-    let (source, target) = match kmigrate_engine::cluster_configs(&plan, &|k| std::env::var(k).ok()) {
+    let (source, target) = match kmigrate_migration::cluster_configs(&plan, &|k| std::env::var(k).ok()) {
         Ok(c) => c,
         Err(missing) => {
             for d in &missing {
@@ -36,7 +36,7 @@ pub fn run(args: &ApplyArgs, printer: &Printer) -> Result<u8, InternalError> {
             return Ok(exit::FAILURE);
         }
     };
-    let connect = match kmigrate_engine::connect_config(&plan, &|k| std::env::var(k).ok()) {
+    let connect = match kmigrate_migration::connect_config(&plan, &|k| std::env::var(k).ok()) {
         Ok(c) => c,
         Err(missing) => {
             for d in &missing {
@@ -55,7 +55,7 @@ pub fn run(args: &ApplyArgs, printer: &Printer) -> Result<u8, InternalError> {
     };
     let plan = Arc::new(plan);
     let steps = KafkaSteps::new(
-        kmigrate_engine::Context::new(plan.clone(), plan_dir, options, source, target).with_connect(connect),
+        kmigrate_migration::Context::new(plan.clone(), plan_dir, options, source, target).with_connect(connect),
     );
     let apply_options = ApplyOptions {
         state_dir: state_dir(&args.plan, &args.state),
@@ -77,7 +77,7 @@ pub fn run(args: &ApplyArgs, printer: &Printer) -> Result<u8, InternalError> {
                 on_signal.stop();
             }
         });
-        kmigrate_engine::apply(&plan, &apply_options, &steps, reporter, &stop).await
+        kmigrate_migration::apply(&plan, &apply_options, &steps, reporter, &stop).await
     })?;
 
     match result {

@@ -1,7 +1,7 @@
 //! Apply's bookkeeping at scale: the checkpoint, the walker and everything apply does around the
 //! steps, with steps that do nothing (no cluster is ever reached).
 //!
-//!     cargo run --release -p kmigrate-engine --example apply_bookkeeping -- [TOPICS GROUPS] [--runs N] [--keep DIR] [--no-first]
+//!     cargo run --release -p kmigrate-migration --example apply_bookkeeping -- [TOPICS GROUPS] [--runs N] [--keep DIR] [--no-first]
 //!
 //! (scripts/bench-state.sh runs it and then times the `kmigrate apply` binary on the same plan.)
 //!
@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
 use kmigrate_dag::StepKind;
-use kmigrate_engine::{
+use kmigrate_migration::{
     ApplyOptions, Checkpoint, NullReporter, RunnerFactory, StepHandle, StepOutcome, StepResult, StepRunner,
     StopSignal, WalkOptions,
 };
@@ -89,7 +89,7 @@ impl RunnerFactory for Steps {
             assert!(!must_not_run, "step {} ran in the no-op apply", h.id());
             let outputs = outputs(&h);
             Box::pin(async move {
-                Ok(StepOutcome::Done { outputs, summary: kmigrate_engine::StepSummary::Synced })
+                Ok(StepOutcome::Done { outputs, summary: kmigrate_migration::StepSummary::Synced })
             })
         })
     }
@@ -114,7 +114,7 @@ fn apply_once(yaml: &str, dir: &Path, must_not_run: bool) -> (Duration, u64, usi
     };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     let summary = runtime
-        .block_on(kmigrate_engine::apply(
+        .block_on(kmigrate_migration::apply(
             &plan,
             &options,
             &Steps { must_not_run },
