@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
-use kmigrate_migration::{Event, Reporter};
+use kmigrate_migration::{Event, Migration, Reporter};
 use owo_colors::OwoColorize;
 
 use crate::printer::Printer;
@@ -61,7 +61,7 @@ fn worded(event: &Event, plan_file: &str) -> Vec<(&'static str, String)> {
     }
 }
 
-impl Reporter for JsonLines {
+impl Reporter<Migration> for JsonLines {
     fn report(&self, event: Event) {
         let now = std::time::Instant::now();
         let duration = {
@@ -157,7 +157,7 @@ fn bar_style() -> ProgressStyle {
     .progress_chars("=> ")
 }
 
-impl Reporter for Human {
+impl Reporter<Migration> for Human {
     fn report(&self, event: Event) {
         // A running step's progress and waits show on its bar when there are bars.
         match &event {

@@ -346,7 +346,7 @@ async fn a_plan_already_in_effect_exits_0_with_detailed_exitcode() {
 #[tokio::test(flavor = "multi_thread")]
 async fn steps_done_by_an_earlier_apply_are_marked_and_the_copy_counts_what_is_left() {
     use kmigrate_migration::offset_map::PartitionMap;
-    use kmigrate_migration::steps::copy::CopyState;
+    use kmigrate_migration::outputs::CopyState;
     use kmigrate_migration::{State, StateStore, StepState, StepStatus};
 
     let s = Seeded::start();

@@ -30,7 +30,7 @@ async fn a_second_concurrent_apply_is_refused_and_a_dead_holders_lock_is_taken_o
     let msg = text(&second);
     assert!(msg.contains("another apply of this plan is running"), "{msg}");
     assert!(msg.contains(&format!("pid {}", first.child.id())), "names the holder's pid: {msg}");
-    assert!(msg.contains(&kmigrate_migration::lock::hostname()), "names the holder's host: {msg}");
+    assert!(msg.contains(&kmigrate_executor::hostname()), "names the holder's host: {msg}");
 
     // The holder dies without cleaning up: the next apply takes its lock over, with a warning,
     // and resumes (here: waits again, bounded by --wait-timeout, and pauses).
@@ -296,7 +296,8 @@ async fn a_state_file_of_an_earlier_version_resumes() {
     std::fs::write(state_dir.join("fixture.state.json"), &fixture).unwrap();
     std::fs::write(dir.path().join("plan.yaml"), FIXTURE_PLAN).unwrap();
 
-    let loaded = kmigrate_migration::StateStore::new(&state_dir, "fixture").load().unwrap().expect("a state");
+    let loaded: kmigrate_migration::State =
+        kmigrate_migration::StateStore::new(&state_dir, "fixture").load().unwrap().expect("a state");
     assert_eq!(loaded.format_version, 1);
     let status = |id: &str| loaded.steps[id].status.to_string();
     assert_eq!(status(&format!("topic:{FIXTURE_TOPIC}")), "done");

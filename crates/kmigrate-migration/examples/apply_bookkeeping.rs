@@ -25,8 +25,8 @@ use std::time::{Duration, Instant};
 use futures::future::BoxFuture;
 use kmigrate_dag::StepKind;
 use kmigrate_migration::{
-    ApplyOptions, Checkpoint, NullReporter, RunnerFactory, StepHandle, StepOutcome, StepResult, StepRunner,
-    StopSignal, WalkOptions,
+    ApplyOptions, Checkpoint, Migration, NullReporter, RunnerFactory, StepHandle, StepOutcome, StepResult,
+    StepRunner, StopSignal, WalkOptions,
 };
 use serde_json::json;
 
@@ -82,8 +82,8 @@ struct Steps {
     must_not_run: bool,
 }
 
-impl RunnerFactory for Steps {
-    fn runner(&self, _: &Checkpoint) -> Arc<dyn StepRunner> {
+impl RunnerFactory<Migration> for Steps {
+    fn runner(&self, _: &Checkpoint) -> Arc<dyn StepRunner<Migration>> {
         let must_not_run = self.must_not_run;
         Arc::new(move |h: StepHandle| -> BoxFuture<'static, StepResult> {
             assert!(!must_not_run, "step {} ran in the no-op apply", h.id());

@@ -1,130 +1,84 @@
-//! One `kmigrate apply`: take the lock, load the checkpoint, refuse a plan that changed under
-//! done steps (unless re-planning is accepted), then walk the DAG, recompiling it whenever a
-//! pattern expansion adds topics.
+//! The migration's side of `kmigrate apply`: the plan as the executor's [`Job`]. The executor
+//! takes the lock, loads the checkpoint and walks; the plan says which graph it walks (compiled
+//! with the recorded expansion of pattern topics, recompiled when an expansion adds topics),
+//! refuses a plan that changed under done steps unless re-planning is accepted, and resets what
+//! re-planning and a new run reset.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use kmigrate_dag::{Expansion, StepGraph, StepKind};
+use kmigrate_executor::{Job, Reporter, RunnerFactory};
 use kmigrate_plan::Plan;
 
-use crate::checkpoint::Checkpoint;
-use crate::events::{Event, Reporter};
-use crate::lock::{LockError, PlanLock};
+use crate::executor::{ApplyError, ApplyOptions, ChangedStep, State, StateError, StateStore, StepStatus};
+use crate::executor::{StopSignal, WalkSummary};
+use crate::facts::Migration;
 use crate::outputs::OutputsError;
-use crate::state::{State, StateError, StateStore, StepStatus};
-use crate::walker::{StepRunner, StopSignal, WalkOptions, WalkSummary, walk};
 
-#[derive(Debug, Clone)]
-pub struct ApplyOptions {
-    /// Where the state file and the lock live.
-    pub state_dir: PathBuf,
-    /// Accept a plan that changed under done steps: those steps run again.
-    pub replan: bool,
-    pub walk: WalkOptions,
-}
-
-/// A done step whose definition in the plan is no longer what it ran with.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ChangedStep {
-    pub step: String,
-    pub before: serde_json::Value,
-    pub after: serde_json::Value,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum ApplyError {
-    #[error(transparent)]
-    Lock(#[from] LockError),
-    #[error(transparent)]
-    State(#[from] StateError),
-    #[error("the plan changed under {} done step(s): {}", .0.len(), .0.iter().map(|c| c.step.as_str()).collect::<Vec<_>>().join(", "))]
-    PlanChanged(Vec<ChangedStep>),
-    #[error("internal error: {0}")]
-    Internal(String),
-}
-
-/// Builds the step runner once the checkpoint exists (steps read and write it).
-pub trait RunnerFactory {
-    fn runner(&self, checkpoint: &Checkpoint) -> Arc<dyn StepRunner>;
-}
-
+/// Applies `plan`: [`kmigrate_executor::apply`] with the plan as its job.
 pub async fn apply(
     plan: &Plan,
     options: &ApplyOptions,
-    factory: &dyn RunnerFactory,
-    reporter: Arc<dyn Reporter>,
+    factory: &dyn RunnerFactory<Migration>,
+    reporter: Arc<dyn Reporter<Migration>>,
     stop: &StopSignal,
 ) -> Result<WalkSummary, ApplyError> {
-    let store = StateStore::new(&options.state_dir, &plan.name);
-    let lock = PlanLock::acquire(&store.lock_path())?;
-    if let Some(holder) = &lock.took_over {
-        reporter.report(Event::LockTakenOver { holder: holder.to_string() });
-    }
-    let loaded = crate::outputs::load(&store)?;
-    let fresh = loaded.is_none();
-    let mut state = loaded.unwrap_or_else(|| State::new(&plan.name));
-    // A kill between an expand step's end and the recording of its expansion leaves the topics in
-    // the step's outputs only: take them from there too, or the pattern's topics would never be
-    // migrated.
-    let unexpanded = compile(plan, &state.expansion)?;
-    let expansion = expansion_of(&unexpanded, &state).map_err(|e| ApplyError::Internal(e.to_string()))?;
-    let expanded = expansion != state.expansion;
-    state.expansion = expansion;
-    let mut graph = compile(plan, &state.expansion)?;
-    let changed = changed_steps(&graph, &state);
-    if !changed.is_empty() && !options.replan {
-        return Err(ApplyError::PlanChanged(changed));
-    }
-    for (step, why) in crate::replan::reruns(&graph, &state) {
-        let because_of = match why {
-            crate::replan::Rerun::Changed => None,
-            crate::replan::Rerun::Downstream(of) => Some(of),
-        };
-        reporter.report(Event::Warning {
-            step: Some(step),
-            warning: crate::facts::StepWarning::Rerun { because_of },
-        });
-    }
-    let reconciled = reconcile(&graph, &mut state);
-    let forgot = forget_run_facts(&mut state).map_err(|e| ApplyError::Internal(e.to_string()))?;
-    let done =
-        graph.steps().filter(|s| state.step(&s.id.to_string()).is_some_and(|s| s.status == StepStatus::Done));
-    reporter.report(Event::ApplyStarted {
-        plan: plan.name.clone(),
-        steps: graph.len(),
-        already_done: done.count(),
-    });
-    // A new snapshot holds what was reconciled and folds in a journal a kill left. None when
-    // neither changed anything (a finished migration applied again): the first change writes it.
-    let save = fresh || expanded || reconciled || forgot || store.journal_path().exists();
-    let checkpoint = Checkpoint::new(store, state);
-    if save {
-        checkpoint.update(|_| ())?;
-    }
-    let runner = factory.runner(&checkpoint);
+    kmigrate_executor::apply(&PlanJob(plan), options, factory, reporter, stop).await
+}
 
-    loop {
-        let summary =
-            walk(&graph, &checkpoint, runner.clone(), reporter.clone(), &options.walk, stop).await?;
-        if !summary.replan {
-            // The state file alone is the whole state again (one snapshot; none when nothing ran).
-            checkpoint.compact()?;
-            reporter.report(Event::ApplyFinished {
-                outcome: summary.outcome,
-                done: summary.done,
-                failed: summary.failed,
-                pending: summary.pending,
-            });
-            drop(lock);
-            return Ok(summary);
+/// A validated plan, as the job the executor runs.
+pub struct PlanJob<'a>(pub &'a Plan);
+
+impl Job<Migration> for PlanJob<'_> {
+    fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    fn load(&self, store: &StateStore) -> Result<Option<State>, StateError> {
+        crate::outputs::load(store)
+    }
+
+    fn prepare(
+        &self,
+        state: &mut State,
+        replan: bool,
+        reporter: &dyn Reporter<Migration>,
+    ) -> Result<(StepGraph, bool), ApplyError> {
+        let plan = self.0;
+        // A kill between an expand step's end and the recording of its expansion leaves the
+        // topics in the step's outputs only: take them from there too, or the pattern's topics
+        // would never be migrated.
+        let unexpanded = compile(plan, &state.expansion)?;
+        let expansion = expansion_of(&unexpanded, state).map_err(|e| ApplyError::Internal(e.to_string()))?;
+        let expanded = expansion != state.expansion;
+        state.expansion = expansion;
+        let graph = compile(plan, &state.expansion)?;
+        let changed = changed_steps(&graph, state);
+        if !changed.is_empty() && !replan {
+            return Err(ApplyError::PlanChanged(changed));
         }
+        for (step, why) in crate::replan::reruns(&graph, state) {
+            let because_of = match why {
+                crate::replan::Rerun::Changed => None,
+                crate::replan::Rerun::Downstream(of) => Some(of),
+            };
+            reporter.report(kmigrate_executor::Event::Warning {
+                step: Some(step),
+                warning: crate::facts::StepWarning::Rerun { because_of },
+            });
+        }
+        let reconciled = reconcile(&graph, state);
+        let forgot = forget_run_facts(state).map_err(|e| ApplyError::Internal(e.to_string()))?;
+        Ok((graph, expanded || reconciled || forgot))
+    }
+
+    fn grow(&self, graph: &StepGraph, state: &mut State) -> Result<StepGraph, ApplyError> {
         // An expand step finished: record what it matched and compile the larger graph.
-        let expansion =
-            checkpoint.read(|s| expansion_of(&graph, s)).map_err(|e| ApplyError::Internal(e.to_string()))?;
-        checkpoint.update(|s| s.expansion = expansion.clone())?;
-        graph = compile(plan, &expansion)?;
-        checkpoint.update(|s| reconcile(&graph, s))?;
+        let expansion = expansion_of(graph, state).map_err(|e| ApplyError::Internal(e.to_string()))?;
+        state.expansion = expansion;
+        let graph = compile(self.0, &state.expansion)?;
+        reconcile(&graph, state);
+        Ok(graph)
     }
 }
 

@@ -16,6 +16,21 @@ use serde::{Deserialize, Serialize};
 use crate::compression::CopyCompression;
 use crate::strategy::Rule;
 
+/// A migration's facts, as the executor carries them: `kmigrate_executor::Event<Migration>` is an
+/// event of a migration's apply, `kmigrate_executor::State<Migration>` its state file (aliased in
+/// [`crate::executor`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Migration;
+
+impl kmigrate_executor::Facts for Migration {
+    type Summary = StepSummary;
+    type Recorded = RecordedSummary;
+    type Pause = PauseReason;
+    type Wait = WaitReason;
+    type Progress = ProgressDetail;
+    type Warning = StepWarning;
+}
+
 /// What a finished step did, per step kind.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]

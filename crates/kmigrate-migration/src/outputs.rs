@@ -19,8 +19,8 @@ use std::collections::BTreeMap;
 use kmigrate_kafka::TopicPartition;
 use serde::{Deserialize, Serialize};
 
+use crate::executor::{State, StateError, StateStore, StepError};
 use crate::offset_map::PartitionMap;
-use crate::state::{State, StateError, StateStore};
 use crate::steps::copy::digest;
 use crate::strategy::Rule;
 
@@ -108,6 +108,13 @@ impl Decided {
 pub struct OutputsError {
     pub step: String,
     pub reason: String,
+}
+
+/// A step that finds its recorded outputs unreadable fails: an internal error, never a default.
+impl From<OutputsError> for StepError {
+    fn from(e: OutputsError) -> Self {
+        StepError::fatal(format!("internal error: {e}"))
+    }
 }
 
 /// Loads the state file and checks every recorded output (see the module docs).
@@ -225,7 +232,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::state::StepState;
+    use crate::executor::StepState;
 
     #[test]
     fn a_copy_resumes_after_its_last_copy_never_before_the_log_start() {

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, VecDeque};
 
 use kmigrate_dag::{Step, StepGraph, StepKind};
 
-use crate::state::{State, StepState, StepStatus};
+use crate::executor::{State, StepState, StepStatus};
 
 /// The rule: a step is done but its definition changed when its recorded fingerprint is not the
 /// plan's now. Apply refuses such a step without `--replan`, `status` marks it, and the dry run
@@ -65,7 +65,7 @@ pub fn reset_for_replan(graph: &StepGraph, state: &mut State) -> bool {
         let fingerprint = step.fingerprint();
         let entry = state.steps.entry(id.clone()).or_insert_with(|| {
             touched = true;
-            crate::state::StepState::new(fingerprint.clone(), step.definition.clone())
+            crate::executor::StepState::new(fingerprint.clone(), step.definition.clone())
         });
         let changed = entry.fingerprint != fingerprint;
         if reruns.contains_key(&id) {

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use kmigrate_kafka::{TopicPartition, Watermarks};
 use serde::Serialize;
 
+use crate::executor::State;
 use crate::outputs::OutputsError;
-use crate::state::State;
 use crate::steps::copy::copies_of;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -71,8 +71,8 @@ pub fn translate_offsets(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::executor::{StepState, StepStatus};
     use crate::offset_map::PartitionMap;
-    use crate::state::{StepState, StepStatus};
     use crate::steps::copy::CopyState;
 
     #[test]

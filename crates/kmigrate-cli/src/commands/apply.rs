@@ -3,7 +3,8 @@
 use std::sync::Arc;
 
 use kmigrate_migration::{
-    ApplyError, ApplyOptions, KafkaSteps, LockError, Outcome, Reporter, RunOptions, StopSignal, WalkOptions,
+    ApplyError, ApplyOptions, KafkaSteps, LockError, Migration, Outcome, Reporter, RunOptions, StopSignal,
+    WalkOptions,
 };
 
 use crate::args::{ApplyArgs, Gate};
@@ -55,7 +56,8 @@ pub fn run(args: &ApplyArgs, printer: &Printer) -> Result<u8, InternalError> {
     };
     let plan = Arc::new(plan);
     let steps = KafkaSteps::new(
-        kmigrate_migration::Context::new(plan.clone(), plan_dir, options, source, target).with_connect(connect),
+        kmigrate_migration::Context::new(plan.clone(), plan_dir, options, source, target)
+            .with_connect(connect),
     );
     let apply_options = ApplyOptions {
         state_dir: state_dir(&args.plan, &args.state),
@@ -63,7 +65,7 @@ pub fn run(args: &ApplyArgs, printer: &Printer) -> Result<u8, InternalError> {
         walk: WalkOptions { concurrency: args.concurrency.max(1), ..WalkOptions::default() },
     };
     let plan_file = plan.source_file.name.clone();
-    let reporter: Arc<dyn Reporter> = if printer.is_json() {
+    let reporter: Arc<dyn Reporter<Migration>> = if printer.is_json() {
         Arc::new(JsonLines::new(printer.clone(), plan_file))
     } else {
         Arc::new(Human::new(printer.clone(), plan_file, printer.color()))

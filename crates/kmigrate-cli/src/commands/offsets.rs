@@ -2,9 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use kmigrate_migration::StateStore;
-use kmigrate_migration::steps::export;
 use kmigrate_kafka::{Cluster, TopicPartition};
+use kmigrate_migration::StateStore;
+use kmigrate_migration::export;
 use serde_json::json;
 
 use crate::args::TranslateArgs;
@@ -82,7 +82,7 @@ pub fn translate(args: &TranslateArgs, printer: &Printer) -> Result<u8, Internal
         .collect();
     let csv = export::to_csv(&target_offsets);
     if let Some(to) = &args.to
-        && let Err(e) = kmigrate_migration::state::write_atomically(to, csv.as_bytes())
+        && let Err(e) = kmigrate_executor::write_atomically(to, csv.as_bytes())
     {
         return fail(format!("cannot write {}: {e}", to.display()));
     }

@@ -13,7 +13,7 @@ use super::known::{copy_state, cutover_time, is_done, partitions_of, saved_decis
 use super::model::*;
 use super::read::{BYTES_SAMPLE, Live};
 use crate::compression::{CopyCompression, copy_compression};
-use crate::state::StepStatus;
+use crate::executor::StepStatus;
 use crate::steps::concrete_topics;
 use crate::steps::copy::{CopyState, exact_from};
 use crate::steps::export;

@@ -6,8 +6,8 @@ use kmigrate_kafka::{ClusterMetadata, TopicPartition};
 use kmigrate_plan::{CutoverMode, GroupSpec};
 
 use super::PreviewInput;
+use crate::executor::{State, StepStatus};
 use crate::outputs;
-use crate::state::{State, StepStatus};
 use crate::steps::copy::CopyState;
 use crate::steps::offsets::Decided;
 

@@ -29,7 +29,7 @@ use kmigrate_plan::Plan;
 
 pub use model::*;
 
-use crate::state::State;
+use crate::executor::State;
 
 /// What the preview is made from, besides the clusters.
 pub struct PreviewInput<'a> {

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::compression::CopyCompression;
 
-use crate::state::StepStatus;
+use crate::executor::StepStatus;
 
 /// The version of the JSON document. Bump it on incompatible changes.
 pub const FORMAT_VERSION: u32 = 1;

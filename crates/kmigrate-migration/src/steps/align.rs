@@ -18,8 +18,8 @@ use kmigrate_kafka::{Cluster, Fields, RecordData, TopicPartition};
 
 use super::context::kafka_error;
 use super::copy::reconcile::read_chunk;
+use crate::executor::StepError;
 use crate::offset_map::PartitionMap;
-use crate::walker::StepError;
 
 /// How many source records past the expected one a target record is looked for among, to tell a
 /// dropped or altered record from a record producers wrote to the target.

@@ -10,7 +10,7 @@ use kmigrate_kafka::{Cluster, ClusterConfig, ConnectOptions, TopicPartition};
 use kmigrate_plan::{Plan, PlanDiagnostic};
 use tokio::sync::OnceCell;
 
-use crate::walker::{StepError, StepHandle};
+use crate::executor::{StepError, StepHandle};
 
 /// Options of one apply run that steps act on.
 #[derive(Debug, Clone)]

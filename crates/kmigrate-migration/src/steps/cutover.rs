@@ -20,9 +20,9 @@ use serde_json::json;
 
 use super::context::{Context, kafka_error};
 use super::wait::Deadline;
+use crate::executor::{StepError, StepHandle, StepOutcome, StepResult};
 use crate::facts::{CutoverSource, PauseReason, ProgressDetail, StepSummary, StepWarning, WaitReason};
 use crate::rules::cutover::{after_last_records, with_margin};
-use crate::walker::{StepError, StepHandle, StepOutcome, StepResult};
 
 pub async fn run(ctx: &Context, h: &StepHandle) -> StepResult {
     let (t, how, newest) = match &ctx.plan.cutover.mode {
@@ -112,10 +112,10 @@ async fn copies_caught_up(ctx: &Context, h: &StepHandle) -> Result<bool, StepErr
 }
 
 /// The copy and mirror steps not done yet whose copy has not caught up with the source.
-fn lagging_copies(state: &crate::state::State) -> Result<Vec<String>, crate::outputs::OutputsError> {
+fn lagging_copies(state: &crate::executor::State) -> Result<Vec<String>, crate::outputs::OutputsError> {
     let mut lagging = Vec::new();
     for (id, st) in &state.steps {
-        if st.status == crate::state::StepStatus::Done {
+        if st.status == crate::executor::StepStatus::Done {
             continue;
         }
         let behind = if id.starts_with("copy:") {

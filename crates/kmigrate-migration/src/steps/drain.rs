@@ -8,8 +8,8 @@ use serde_json::json;
 use super::context::{Context, kafka_error};
 use super::groups;
 use super::wait::Deadline;
+use crate::executor::{StepHandle, StepOutcome, StepResult};
 use crate::facts::{PauseReason, ProgressDetail, StepSummary};
-use crate::walker::{StepHandle, StepOutcome, StepResult};
 
 pub async fn run(ctx: &Context, h: &StepHandle) -> StepResult {
     let group = groups::spec(ctx, h)?;

@@ -5,8 +5,8 @@ use kmigrate_plan::TopicSelector;
 use serde_json::json;
 
 use super::context::{Context, kafka_error};
+use crate::executor::{StepError, StepHandle, StepOutcome, StepResult};
 use crate::facts::{StepSummary, StepWarning};
-use crate::walker::{StepError, StepHandle, StepOutcome, StepResult};
 
 pub async fn run(ctx: &Context, h: &StepHandle) -> StepResult {
     let pattern = h.step.subject().unwrap_or_default();

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use kmigrate_kafka::TopicPartition;
 
-use crate::state::write_atomically;
+use crate::executor::write_atomically;
 
 /// Parses `topic,partition,offset` lines; blank lines and `#` comments are skipped; a header
 /// line `topic,partition,offset` is accepted.

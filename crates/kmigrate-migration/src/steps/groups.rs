@@ -6,7 +6,7 @@ use kmigrate_kafka::TopicPartition;
 use kmigrate_plan::{GroupSpec, OffsetStore};
 
 use super::context::{Context, kafka_error};
-use crate::walker::{StepError, StepHandle};
+use crate::executor::{StepError, StepHandle};
 
 /// The plan's group entry for the step's subject.
 pub fn spec<'a>(ctx: &'a Context, h: &StepHandle) -> Result<&'a GroupSpec, StepError> {

@@ -22,9 +22,9 @@ use serde_json::json;
 
 use super::context::{ConnectConfig, Context, kafka_error};
 use super::copy::reconcile::read_chunk;
+use crate::executor::StepStatus;
+use crate::executor::{StepError, StepHandle, StepOutcome, StepResult};
 use crate::facts::{PauseReason, ProgressDetail, StepSummary, StepWarning, WaitReason};
-use crate::state::StepStatus;
-use crate::walker::{StepError, StepHandle, StepOutcome, StepResult};
 
 /// The connectors for `topics`, from resolved configurations (apply).
 pub fn rendered(ctx: &Context, connect: &ConnectConfig, topics: &[String]) -> Rendered {

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use super::context::kafka_error;
 use super::offsets::Decided;
-use crate::walker::StepError;
+use crate::executor::StepError;
 
 /// One partition: kmigrate's start and MirrorMaker's.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

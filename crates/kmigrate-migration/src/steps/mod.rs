@@ -21,14 +21,13 @@ use std::sync::Arc;
 
 use futures::future::BoxFuture;
 use kmigrate_dag::StepKind;
+use kmigrate_executor::{RunnerFactory, StepRunner};
 
 pub(crate) use context::concrete_topics;
 pub use context::{ConnectConfig, Context, RunOptions, cluster_configs, connect_config};
 
-use crate::apply::RunnerFactory;
-use crate::checkpoint::Checkpoint;
-use crate::facts::StepSummary;
-use crate::walker::{StepHandle, StepOutcome, StepResult, StepRunner};
+use crate::executor::{Checkpoint, StepHandle, StepOutcome, StepResult};
+use crate::facts::{Migration, StepSummary};
 
 /// Runs every kind of step against the plan's clusters.
 pub struct KafkaSteps {
@@ -41,8 +40,8 @@ impl KafkaSteps {
     }
 }
 
-impl RunnerFactory for KafkaSteps {
-    fn runner(&self, _checkpoint: &Checkpoint) -> Arc<dyn StepRunner> {
+impl RunnerFactory<Migration> for KafkaSteps {
+    fn runner(&self, _checkpoint: &Checkpoint) -> Arc<dyn StepRunner<Migration>> {
         let ctx = self.ctx.clone();
         Arc::new(move |h: StepHandle| -> BoxFuture<'static, StepResult> {
             let ctx = ctx.clone();

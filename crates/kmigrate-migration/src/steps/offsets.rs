@@ -16,10 +16,10 @@ use serde_json::json;
 use super::context::{Context, kafka_error};
 use super::copy::{self, Exact};
 use super::{export, groups};
+use crate::executor::{StepError, StepHandle, StepOutcome, StepResult};
 use crate::facts::{Applied, StepSummary, StepWarning};
 pub use crate::outputs::{Decided, PartitionDecision};
 use crate::strategy::{self, Decision, PartitionFacts, Rule, TimeAnswer};
-use crate::walker::{StepError, StepHandle, StepOutcome, StepResult};
 
 pub async fn run(ctx: &Context, h: &StepHandle) -> StepResult {
     let group = groups::spec(ctx, h)?;

@@ -8,9 +8,9 @@ use kmigrate_plan::OffsetStore;
 use serde_json::json;
 
 use super::context::{Context, kafka_error};
+use crate::executor::{StepError, StepHandle, StepOutcome, StepResult};
 use crate::facts::{ClusterSeen, StepSummary, StepWarning};
 use crate::rules::{self, preflight::Problem};
-use crate::walker::{StepError, StepHandle, StepOutcome, StepResult};
 
 pub async fn run(ctx: &Context, h: &StepHandle) -> StepResult {
     let (source, target) = tokio::try_join!(ctx.source(), ctx.target())?;

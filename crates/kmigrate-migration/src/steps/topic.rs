@@ -10,8 +10,8 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::context::{Context, kafka_error};
+use crate::executor::{StepError, StepHandle, StepOutcome, StepResult};
 use crate::facts::{StepSummary, StepWarning, TopicDone};
-use crate::walker::{StepError, StepHandle, StepOutcome, StepResult};
 
 /// What the target topic must look like.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

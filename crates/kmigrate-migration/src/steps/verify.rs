@@ -8,8 +8,8 @@ use serde_json::json;
 
 use super::context::{Context, kafka_error};
 use super::{copy, export};
+use crate::executor::{StepError, StepHandle, StepOutcome, StepResult};
 use crate::facts::{Checked, StepSummary, StepWarning};
-use crate::walker::{StepError, StepHandle, StepOutcome, StepResult};
 
 pub async fn run(ctx: &Context, h: &StepHandle) -> StepResult {
     let mut problems = Vec::new();

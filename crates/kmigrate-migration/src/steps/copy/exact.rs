@@ -7,7 +7,7 @@ use kmigrate_plan::{GroupSpec, OffsetStore};
 
 use super::super::context::{Context, kafka_error};
 use super::CopyState;
-use crate::walker::{StepError, StepHandle};
+use crate::executor::{StepError, StepHandle};
 
 /// Exact start offsets for a group, from the copies' offset maps; `None` when kmigrate does not
 /// copy the data.
@@ -44,7 +44,7 @@ pub async fn exact_offsets(
 
 /// The copy state of every topic of `partitions`, read through [`crate::outputs::copy`].
 pub fn copies_of(
-    state: &crate::state::State,
+    state: &crate::executor::State,
     partitions: &[TopicPartition],
 ) -> Result<BTreeMap<String, CopyState>, crate::outputs::OutputsError> {
     let mut copies = BTreeMap::new();

@@ -24,11 +24,11 @@ use kmigrate_kafka::{Cluster, CopyEnd, CopyOptions, CopyPipe, Fields, TopicConfi
 
 use super::context::{Context, kafka_error};
 use crate::compression::{CopyCompression, copy_compression};
+use crate::executor::StepStatus;
+use crate::executor::{StepError, StepHandle, StepOutcome, StepResult};
 use crate::facts::{CopyRun, ProgressDetail, StepSummary, StepWarning};
 use crate::offset_map::PartitionMap;
 pub use crate::outputs::CopyState;
-use crate::state::StepStatus;
-use crate::walker::{StepError, StepHandle, StepOutcome, StepResult};
 pub use exact::{Exact, copies_of, exact_from, exact_offsets};
 use reconcile::reconcile;
 pub use verify::{CopyCheck, verify};

@@ -13,8 +13,8 @@ use kmigrate_kafka::{Cluster, Fields, RecordData, TopicPartition};
 
 use super::super::context::kafka_error;
 use super::SCAN_IDLE;
+use crate::executor::StepError;
 use crate::offset_map::PartitionMap;
-use crate::walker::StepError;
 
 /// Records read at once from each side, and their key + value bytes (records can be as large as
 /// the topic allows).

@@ -26,9 +26,9 @@ use tokio::sync::mpsc;
 use super::super::context::{Context, kafka_error};
 use super::digest::{PartitionDigest, block_range};
 use super::{SCAN_IDLE, kept_fields};
+use crate::executor::{StepError, StepHandle};
 use crate::facts::{CopiesVerified, Late};
 use crate::offset_map::PartitionMap;
-use crate::walker::{StepError, StepHandle};
 
 /// Partitions verified at once (each holds one or two short-lived consumers).
 const VERIFY_PARALLEL: usize = 4;

@@ -28,20 +28,26 @@
 
 use std::sync::{Arc, Mutex};
 
+use crate::events::Facts;
 pub use crate::state::Durability;
 use crate::state::{Journal, State, StateError, StateStore, StepState, StepStatus};
 
 /// Below this, the journal is never folded into a snapshot (small plans: a few records).
 const MIN_JOURNAL_BYTES: u64 = 1 << 20;
 
-#[derive(Clone)]
-pub struct Checkpoint {
+pub struct Checkpoint<F: Facts> {
     store: StateStore,
-    inner: Arc<Mutex<Inner>>,
+    inner: Arc<Mutex<Inner<F>>>,
 }
 
-struct Inner {
-    state: State,
+impl<F: Facts> Clone for Checkpoint<F> {
+    fn clone(&self) -> Self {
+        Checkpoint { store: self.store.clone(), inner: self.inner.clone() }
+    }
+}
+
+struct Inner<F: Facts> {
+    state: State<F>,
     /// The generation and size of the last snapshot written through this checkpoint; `None`
     /// before the first (then every save is a snapshot).
     snapshot: Option<(String, u64)>,
@@ -51,7 +57,7 @@ struct Inner {
     min_journal_bytes: u64,
 }
 
-impl Inner {
+impl<F: Facts> Inner<F> {
     fn write_snapshot(&mut self, store: &StateStore) -> Result<(), StateError> {
         // Dropped first: the snapshot removes the file.
         self.journal = None;
@@ -60,8 +66,8 @@ impl Inner {
     }
 }
 
-impl Checkpoint {
-    pub fn new(store: StateStore, state: State) -> Self {
+impl<F: Facts> Checkpoint<F> {
+    pub fn new(store: StateStore, state: State<F>) -> Self {
         Checkpoint {
             store,
             inner: Arc::new(Mutex::new(Inner {
@@ -86,7 +92,7 @@ impl Checkpoint {
 
     /// Applies `change` to the state and writes the whole state (a new snapshot, durable) before
     /// returning: for changes beyond one step (new steps, the expansion). O(state).
-    pub fn update<R>(&self, change: impl FnOnce(&mut State) -> R) -> Result<R, StateError> {
+    pub fn update<R>(&self, change: impl FnOnce(&mut State<F>) -> R) -> Result<R, StateError> {
         let mut inner = self.inner.lock().expect("checkpoint lock poisoned");
         let r = change(&mut inner.state);
         inner.state.updated_at = chrono::Utc::now();
@@ -101,7 +107,7 @@ impl Checkpoint {
         &self,
         step: &str,
         durability: Durability,
-        change: impl FnOnce(&mut StepState) -> R,
+        change: impl FnOnce(&mut StepState<F>) -> R,
     ) -> Result<Option<R>, StateError> {
         let mut guard = self.inner.lock().expect("checkpoint lock poisoned");
         let inner = &mut *guard;
@@ -133,13 +139,13 @@ impl Checkpoint {
         self.inner.lock().expect("checkpoint lock poisoned").state.steps.get(step).map(|s| s.status)
     }
 
-    /// Reads the state in place (no copy), e.g. through a typed accessor of [`crate::outputs`].
-    pub fn read<R>(&self, f: impl FnOnce(&State) -> R) -> R {
+    /// Reads the state in place (no copy), e.g. through a typed accessor of the job's outputs.
+    pub fn read<R>(&self, f: impl FnOnce(&State<F>) -> R) -> R {
         f(&self.inner.lock().expect("checkpoint lock poisoned").state)
     }
 
     /// A copy of the whole state.
-    pub fn snapshot(&self) -> State {
+    pub fn snapshot(&self) -> State<F> {
         self.inner.lock().expect("checkpoint lock poisoned").state.clone()
     }
 }

@@ -22,17 +22,16 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::checkpoint::{Checkpoint, Durability};
-use crate::events::{Event, Outcome, Reporter};
-use crate::facts::{PauseReason, ProgressDetail, StepSummary, StepWarning, WaitReason};
+use crate::events::{Event, Facts, Outcome, Reporter};
 use crate::state::{StateError, StepStatus};
 
 /// What a step returns when it stops without error.
 #[derive(Debug, Clone, PartialEq)]
-pub enum StepOutcome {
+pub enum StepOutcome<F: Facts> {
     /// Finished: its outputs are recorded and its dependents may start.
-    Done { outputs: serde_json::Value, summary: StepSummary },
+    Done { outputs: serde_json::Value, summary: F::Summary },
     /// Stopped at a gate or a wait timed out; the next apply continues it.
-    Paused(PauseReason),
+    Paused(F::Pause),
     /// Asked to stop (another step failed or paused, or the user interrupted); it saved its
     /// progress and continues on the next run.
     Interrupted,
@@ -54,31 +53,35 @@ impl StepError {
     }
 }
 
-impl From<crate::outputs::OutputsError> for StepError {
-    fn from(e: crate::outputs::OutputsError) -> Self {
-        StepError::fatal(format!("internal error: {e}"))
-    }
-}
-
 impl std::fmt::Display for StepError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.message)
     }
 }
 
-pub type StepResult = Result<StepOutcome, StepError>;
+pub type StepResult<F> = Result<StepOutcome<F>, StepError>;
 
 /// What a running step is given: its identity, the checkpoint (to read other steps' outputs and
 /// to save its own progress), the reporter, and the stop signal.
-#[derive(Clone)]
-pub struct StepHandle {
+pub struct StepHandle<F: Facts> {
     pub step: Step,
-    pub checkpoint: Checkpoint,
-    pub reporter: Arc<dyn Reporter>,
+    pub checkpoint: Checkpoint<F>,
+    pub reporter: Arc<dyn Reporter<F>>,
     stop: watch::Receiver<bool>,
 }
 
-impl StepHandle {
+impl<F: Facts> Clone for StepHandle<F> {
+    fn clone(&self) -> Self {
+        StepHandle {
+            step: self.step.clone(),
+            checkpoint: self.checkpoint.clone(),
+            reporter: self.reporter.clone(),
+            stop: self.stop.clone(),
+        }
+    }
+}
+
+impl<F: Facts> StepHandle<F> {
     pub fn id(&self) -> String {
         self.step.id.to_string()
     }
@@ -94,11 +97,11 @@ impl StepHandle {
         let _ = rx.wait_for(|s| *s).await;
     }
 
-    pub fn report(&self, event: Event) {
+    pub fn report(&self, event: Event<F>) {
         self.reporter.report(event);
     }
 
-    pub fn progress(&self, done: u64, total: Option<u64>, unit: &str, detail: Option<ProgressDetail>) {
+    pub fn progress(&self, done: u64, total: Option<u64>, unit: &str, detail: Option<F::Progress>) {
         self.reporter.report(Event::StepProgress {
             step: self.id(),
             done,
@@ -108,11 +111,11 @@ impl StepHandle {
         });
     }
 
-    pub fn waiting(&self, wait: WaitReason) {
+    pub fn waiting(&self, wait: F::Wait) {
         self.reporter.report(Event::StepWaiting { step: self.id(), wait });
     }
 
-    pub fn warn(&self, warning: StepWarning) {
+    pub fn warn(&self, warning: F::Warning) {
         self.reporter.report(Event::Warning { step: Some(self.id()), warning });
     }
 
@@ -126,16 +129,17 @@ impl StepHandle {
     }
 }
 
-/// Runs one step. Implemented by the engine's step dispatcher; tests may pass closures.
-pub trait StepRunner: Send + Sync + 'static {
-    fn run(&self, handle: StepHandle) -> BoxFuture<'static, StepResult>;
+/// Runs one step. Implemented by the job's step dispatcher (`kmigrate_migration::KafkaSteps`);
+/// tests may pass closures.
+pub trait StepRunner<F: Facts>: Send + Sync + 'static {
+    fn run(&self, handle: StepHandle<F>) -> BoxFuture<'static, StepResult<F>>;
 }
 
-impl<F> StepRunner for F
+impl<F: Facts, R> StepRunner<F> for R
 where
-    F: Fn(StepHandle) -> BoxFuture<'static, StepResult> + Send + Sync + 'static,
+    R: Fn(StepHandle<F>) -> BoxFuture<'static, StepResult<F>> + Send + Sync + 'static,
 {
-    fn run(&self, handle: StepHandle) -> BoxFuture<'static, StepResult> {
+    fn run(&self, handle: StepHandle<F>) -> BoxFuture<'static, StepResult<F>> {
         self(handle)
     }
 }
@@ -193,11 +197,11 @@ impl Default for StopSignal {
 }
 
 /// Walks `graph` to completion, a pause, or a failure.
-pub async fn walk(
+pub async fn walk<F: Facts>(
     graph: &StepGraph,
-    checkpoint: &Checkpoint,
-    runner: Arc<dyn StepRunner>,
-    reporter: Arc<dyn Reporter>,
+    checkpoint: &Checkpoint<F>,
+    runner: Arc<dyn StepRunner<F>>,
+    reporter: Arc<dyn Reporter<F>>,
     options: &WalkOptions,
     external_stop: &StopSignal,
 ) -> Result<WalkSummary, StateError> {
@@ -213,7 +217,7 @@ pub async fn walk(
         })
     };
     let mut replan = false;
-    let mut inflight: JoinSet<(StepId, StepResult)> = JoinSet::new();
+    let mut inflight: JoinSet<(StepId, StepResult<F>)> = JoinSet::new();
     let mut attempts_this_run: HashMap<StepId, u32> = HashMap::new();
     let mut failed_now = false;
 
@@ -353,12 +357,12 @@ fn backoff(initial: Duration, tries: u32) -> Duration {
     (initial * factor).min(Duration::from_secs(30))
 }
 
-fn spawn_step(
-    inflight: &mut JoinSet<(StepId, StepResult)>,
+fn spawn_step<F: Facts>(
+    inflight: &mut JoinSet<(StepId, StepResult<F>)>,
     step: &Step,
-    checkpoint: &Checkpoint,
-    runner: &Arc<dyn StepRunner>,
-    reporter: &Arc<dyn Reporter>,
+    checkpoint: &Checkpoint<F>,
+    runner: &Arc<dyn StepRunner<F>>,
+    reporter: &Arc<dyn Reporter<F>>,
     stop: &StopSignal,
     delay: Duration,
 ) {
@@ -389,8 +393,17 @@ mod tests {
     use kmigrate_dag::{GraphBuilder, StepId};
 
     use super::*;
-    use crate::events::RecordingReporter;
-    use crate::state::{State, StateStore, StepState};
+    use crate::events::Words;
+    use crate::state::StateStore;
+
+    type Checkpoint = super::Checkpoint<Words>;
+    type Event = crate::events::Event<Words>;
+    type RecordingReporter = crate::events::RecordingReporter<Words>;
+    type State = crate::state::State<Words>;
+    type StepHandle = super::StepHandle<Words>;
+    type StepOutcome = super::StepOutcome<Words>;
+    type StepResult = super::StepResult<Words>;
+    type StepState = crate::state::StepState<Words>;
 
     fn graph() -> StepGraph {
         // preflight → topic:a, topic:b → cutover → verify
@@ -425,7 +438,7 @@ mod tests {
     fn runner(
         log: Arc<Mutex<Vec<String>>>,
         script: impl Fn(&str, u32) -> StepResult + Send + Sync + 'static,
-    ) -> Arc<dyn StepRunner> {
+    ) -> Arc<dyn StepRunner<Words>> {
         let calls = Arc::new(Mutex::new(HashMap::<String, u32>::new()));
         let script = Arc::new(script);
         Arc::new(move |h: StepHandle| -> BoxFuture<'static, StepResult> {
@@ -443,7 +456,7 @@ mod tests {
     }
 
     fn done() -> StepResult {
-        Ok(StepOutcome::Done { outputs: serde_json::json!({"ok": true}), summary: StepSummary::Synced })
+        Ok(StepOutcome::Done { outputs: serde_json::json!({"ok": true}), summary: "synced".into() })
     }
 
     fn fast() -> WalkOptions {
@@ -467,7 +480,7 @@ mod tests {
         assert_eq!(order[0], "preflight");
         assert_eq!(&order[3..], ["cutover", "verify"]);
         // The state on disk says every step is done, with its outputs.
-        let saved = StateStore::new(dir.path(), "p").load().unwrap().unwrap();
+        let saved = StateStore::new(dir.path(), "p").load::<Words>().unwrap().unwrap();
         assert!(saved.steps.values().all(|s| s.status == StepStatus::Done && s.attempts == 1));
 
         // A second walk over the same checkpoint runs nothing.
@@ -522,11 +535,7 @@ mod tests {
         let cp = checkpoint(dir.path(), &g);
         let log = Arc::new(Mutex::new(Vec::new()));
         let script = |id: &str, _| match id {
-            "cutover" => Ok(StepOutcome::Paused(PauseReason::CutoverGate {
-                target: "target:9092".into(),
-                copies_caught_up: false,
-                mirror_caught_up: false,
-            })),
+            "cutover" => Ok(StepOutcome::Paused("the cutover gate".into())),
             _ => done(),
         };
         let rep = Arc::new(RecordingReporter::default());
@@ -590,7 +599,7 @@ mod tests {
                 // leaves it; the walk then goes on (as if it had not happened) and is discarded.
                 let started = Arc::new(Mutex::new(Vec::<String>::new()));
                 let killed = Arc::new(Mutex::new(None::<Vec<String>>));
-                let runner: Arc<dyn StepRunner> = {
+                let runner: Arc<dyn StepRunner<Words>> = {
                     let (started, killed, cp2, live, left) =
                         (started.clone(), killed.clone(), cp.clone(), live.clone(), left.clone());
                     Arc::new(move |h: StepHandle| -> BoxFuture<'static, StepResult> {
@@ -604,7 +613,7 @@ mod tests {
                             tokio::task::yield_now().await;
                             Ok(StepOutcome::Done {
                                 outputs: serde_json::json!({"ran": h.id()}),
-                                summary: StepSummary::Synced,
+                                summary: "synced".into(),
                             })
                         })
                     })
@@ -621,7 +630,8 @@ mod tests {
                 }
 
                 // What the kill left.
-                let left_state = StateStore::new(&left, "p").load().unwrap().expect("a state was saved");
+                let left_state =
+                    StateStore::new(&left, "p").load::<Words>().unwrap().expect("a state was saved");
                 let done_left: Vec<String> = left_state
                     .steps
                     .iter()
@@ -673,19 +683,19 @@ mod tests {
                     assert_eq!(twice, [about_to_run], "only the step running at the kill runs again");
                 }
                 // Every step ran, and the final state on disk says so.
-                let saved = StateStore::new(&left, "p").load().unwrap().unwrap();
+                let saved = StateStore::new(&left, "p").load::<Words>().unwrap().unwrap();
                 assert!(saved.steps.values().all(|s| s.status == StepStatus::Done));
             }
         }
     }
 
-    fn runner_of(log: Arc<Mutex<Vec<String>>>) -> Arc<dyn StepRunner> {
+    fn runner_of(log: Arc<Mutex<Vec<String>>>) -> Arc<dyn StepRunner<Words>> {
         Arc::new(move |h: StepHandle| -> BoxFuture<'static, StepResult> {
             log.lock().unwrap().push(h.id());
             Box::pin(async move {
                 Ok(StepOutcome::Done {
                     outputs: serde_json::json!({"ran": h.id()}),
-                    summary: StepSummary::Synced,
+                    summary: "synced".into(),
                 })
             })
         })
@@ -719,7 +729,7 @@ mod tests {
             assert!(std::fs::metadata(store.journal_path()).unwrap().len() <= snapshot + journal);
         }
         assert!(folded, "the journal was folded into a snapshot");
-        let loaded = store.load().unwrap().unwrap();
+        let loaded = store.load::<Words>().unwrap().unwrap();
         assert_eq!(loaded.steps, cp.snapshot().steps);
         assert_eq!(cp.update_step("no-such-step", Durability::Now, |_| ()).unwrap(), None);
         // A walk ends with the state file alone.

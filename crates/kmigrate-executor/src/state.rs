@@ -39,6 +39,8 @@ use chrono::{DateTime, Utc};
 use kmigrate_dag::Expansion;
 use serde::{Deserialize, Serialize};
 
+use crate::events::Facts;
+
 /// The format of the state file. Bump it on incompatible changes and keep reading old ones.
 pub const STATE_FORMAT_VERSION: u32 = 1;
 
@@ -66,7 +68,8 @@ impl std::fmt::Display for StepStatus {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct StepState {
+#[serde(bound = "")]
+pub struct StepState<F: Facts> {
     pub status: StepStatus,
     /// How many times the step was started (including resumes).
     pub attempts: u32,
@@ -74,10 +77,10 @@ pub struct StepState {
     pub started_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finished_at: Option<DateTime<Utc>>,
-    /// What the step did (set when done): typed facts the CLI words, or the text an older
-    /// kmigrate recorded.
+    /// What the step did (set when done): the job's typed facts, which the CLI words (for a
+    /// migration, also the text an older kmigrate recorded).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub summary: Option<crate::facts::RecordedSummary>,
+    pub summary: Option<F::Recorded>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// What the step found or decided; also its progress while it runs (e.g. copy positions).
@@ -90,7 +93,7 @@ pub struct StepState {
     pub definition: serde_json::Value,
 }
 
-impl StepState {
+impl<F: Facts> StepState<F> {
     pub fn new(fingerprint: String, definition: serde_json::Value) -> Self {
         StepState {
             status: StepStatus::Pending,
@@ -107,7 +110,8 @@ impl StepState {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct State {
+#[serde(bound = "")]
+pub struct State<F: Facts> {
     pub format_version: u32,
     pub plan: String,
     pub created_at: DateTime<Utc>,
@@ -116,10 +120,10 @@ pub struct State {
     #[serde(default)]
     pub expansion: Expansion,
     /// Keyed by step id (`topic:orders`).
-    pub steps: BTreeMap<String, StepState>,
+    pub steps: BTreeMap<String, StepState<F>>,
 }
 
-impl State {
+impl<F: Facts> State<F> {
     pub fn new(plan: &str) -> Self {
         let now = Utc::now();
         State {
@@ -132,7 +136,7 @@ impl State {
         }
     }
 
-    pub fn step(&self, id: &str) -> Option<&StepState> {
+    pub fn step(&self, id: &str) -> Option<&StepState<F>> {
         self.steps.get(id)
     }
 }
@@ -188,9 +192,10 @@ struct JournalRecord<T> {
 
 /// A snapshot as written: the state and the generation that names its journal.
 #[derive(Serialize)]
-struct Snapshot<'a> {
+#[serde(bound = "")]
+struct Snapshot<'a, F: Facts> {
     #[serde(flatten)]
-    state: &'a State,
+    state: &'a State<F>,
     generation: &'a str,
 }
 
@@ -234,7 +239,7 @@ impl StateStore {
     }
 
     /// The saved state, or `None` if the plan was never applied.
-    pub fn load(&self) -> Result<Option<State>, StateError> {
+    pub fn load<F: Facts>(&self) -> Result<Option<State<F>>, StateError> {
         let path = self.path();
         let bytes = match fs::read(&path) {
             Ok(b) => b,
@@ -252,7 +257,7 @@ impl StateStore {
         if header.format_version != STATE_FORMAT_VERSION {
             return Err(StateError::Version { path, found: header.format_version });
         }
-        let mut state: State = serde_json::from_slice(&bytes)
+        let mut state: State<F> = serde_json::from_slice(&bytes)
             .map_err(|source| StateError::Corrupt { path: path.clone(), source })?;
         if state.plan != self.plan {
             return Err(StateError::OtherPlan { path, found: state.plan, expected: self.plan.clone() });
@@ -269,7 +274,7 @@ impl StateStore {
     }
 
     /// Applies the journal of the snapshot `generation` to `state` (see the module docs).
-    fn replay(&self, generation: &str, state: &mut State) -> Result<(), StateError> {
+    fn replay<F: Facts>(&self, generation: &str, state: &mut State<F>) -> Result<(), StateError> {
         let path = self.journal_path();
         let bytes = match fs::read(&path) {
             Ok(b) => b,
@@ -288,7 +293,8 @@ impl StateStore {
             return Ok(());
         }
         for (n, line) in lines {
-            let record: JournalRecord<StepState> = serde_json::from_slice(line).map_err(|e| damaged(n, e))?;
+            let record: JournalRecord<StepState<F>> =
+                serde_json::from_slice(line).map_err(|e| damaged(n, e))?;
             state.updated_at = record.at;
             state.steps.insert(record.step, record.state);
         }
@@ -297,12 +303,12 @@ impl StateStore {
 
     /// Writes the state atomically as a new snapshot and removes the journal (whose records it
     /// holds): a kill at any moment leaves either the old or the new state.
-    pub fn save(&self, state: &State) -> Result<(), StateError> {
+    pub fn save<F: Facts>(&self, state: &State<F>) -> Result<(), StateError> {
         self.snapshot(state).map(drop)
     }
 
     /// [`StateStore::save`], returning the new snapshot's generation and size.
-    pub(crate) fn snapshot(&self, state: &State) -> Result<(String, u64), StateError> {
+    pub(crate) fn snapshot<F: Facts>(&self, state: &State<F>) -> Result<(String, u64), StateError> {
         let path = self.path();
         let generation = new_generation();
         let bytes = serde_json::to_vec_pretty(&Snapshot { state, generation: &generation })
@@ -322,12 +328,12 @@ impl StateStore {
     /// Appends the new state of `step` to the journal of the snapshot `generation` (the last one
     /// written), creating the journal on its first record; synced before returning if
     /// `durability` says so.
-    pub(crate) fn append(
+    pub(crate) fn append<F: Facts>(
         &self,
         journal: &mut Option<Journal>,
         generation: &str,
         step: &str,
-        state: &StepState,
+        state: &StepState<F>,
         durability: Durability,
     ) -> Result<(), StateError> {
         let path = self.journal_path();
@@ -372,7 +378,9 @@ fn new_generation() -> String {
 }
 
 /// Writes `bytes` to `path` atomically and durably: temp file in the same directory, fsync,
-/// rename over the target, fsync of the directory.
+/// rename over the target, fsync of the directory. A kill at any moment leaves the old file or
+/// the new one. kmigrate writes every file it replaces whole this way (the state file, export
+/// files, `offsets translate --to`, `init --to --force`).
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     fs::create_dir_all(dir)?;
@@ -396,11 +404,14 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 mod tests {
     use super::*;
 
+    type State = super::State<crate::events::Words>;
+    type StepState = super::StepState<crate::events::Words>;
+
     #[test]
     fn state_round_trips_and_rejects_other_versions_and_plans() {
         let dir = tempfile::tempdir().unwrap();
         let store = StateStore::new(dir.path().join(".kmigrate"), "orders");
-        assert!(store.load().unwrap().is_none());
+        assert!(store.load::<crate::events::Words>().unwrap().is_none());
 
         let mut state = State::new("orders");
         let mut step = StepState::new("abc".into(), serde_json::json!({"topic": "orders"}));
@@ -408,23 +419,23 @@ mod tests {
         step.outputs = serde_json::json!({"created": true});
         state.steps.insert("topic:orders".into(), step);
         store.save(&state).unwrap();
-        assert_eq!(store.load().unwrap(), Some(state.clone()));
+        assert_eq!(store.load::<crate::events::Words>().unwrap(), Some(state.clone()));
         // No temp file is left behind.
         let names: Vec<_> = fs::read_dir(store.dir()).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(names, ["orders.state.json"]);
 
         let other = StateStore::new(store.dir(), "payments");
         fs::copy(store.path(), other.path()).unwrap();
-        assert!(matches!(other.load(), Err(StateError::OtherPlan { .. })));
+        assert!(matches!(other.load::<crate::events::Words>(), Err(StateError::OtherPlan { .. })));
 
         let text = fs::read_to_string(store.path())
             .unwrap()
             .replace("\"format_version\": 1", "\"format_version\": 9");
         fs::write(store.path(), text).unwrap();
-        assert!(matches!(store.load(), Err(StateError::Version { found: 9, .. })));
+        assert!(matches!(store.load::<crate::events::Words>(), Err(StateError::Version { found: 9, .. })));
 
         fs::write(store.path(), "{ not json").unwrap();
-        assert!(matches!(store.load(), Err(StateError::Corrupt { .. })));
+        assert!(matches!(store.load::<crate::events::Words>(), Err(StateError::Corrupt { .. })));
     }
 
     fn two_steps() -> State {
@@ -456,14 +467,14 @@ mod tests {
         record(&store, &mut journal, &generation, "topic:a", StepStatus::Running);
         record(&store, &mut journal, &generation, "topic:a", StepStatus::Done);
         record(&store, &mut journal, &generation, "topic:b", StepStatus::Failed);
-        let loaded = store.load().unwrap().unwrap();
+        let loaded = store.load::<crate::events::Words>().unwrap().unwrap();
         assert_eq!(loaded.steps["topic:a"].status, StepStatus::Done, "the last record wins");
         assert_eq!(loaded.steps["topic:b"].status, StepStatus::Failed);
 
         // A snapshot holds everything and removes the journal.
         store.save(&loaded).unwrap();
         assert!(!store.journal_path().exists());
-        assert_eq!(store.load().unwrap().unwrap().steps, loaded.steps);
+        assert_eq!(store.load::<crate::events::Words>().unwrap().unwrap().steps, loaded.steps);
     }
 
     #[test]
@@ -480,20 +491,23 @@ mod tests {
         // Killed in the middle of the second record's write, at every byte.
         for cut in whole.len()..both.len() {
             fs::write(store.journal_path(), &both[..cut]).unwrap();
-            let loaded = store.load().unwrap().unwrap();
+            let loaded = store.load::<crate::events::Words>().unwrap().unwrap();
             assert_eq!(loaded.steps["topic:a"].status, StepStatus::Done, "cut at {cut}");
             assert_eq!(loaded.steps["topic:b"].status, StepStatus::Pending, "cut at {cut}");
         }
         // Killed while writing the header: nothing recorded yet.
         fs::write(store.journal_path(), &whole[..10]).unwrap();
-        assert_eq!(store.load().unwrap().unwrap().steps["topic:a"].status, StepStatus::Pending);
+        assert_eq!(
+            store.load::<crate::events::Words>().unwrap().unwrap().steps["topic:a"].status,
+            StepStatus::Pending
+        );
 
         // A complete line that does not parse is damage, named with its line.
         let mut damaged = whole.clone();
         damaged.extend_from_slice(b"{\"step\": 12}\n");
         damaged.extend_from_slice(&both[whole.len()..]);
         fs::write(store.journal_path(), &damaged).unwrap();
-        let err = store.load().unwrap_err();
+        let err = store.load::<crate::events::Words>().unwrap_err();
         assert!(matches!(err, StateError::Journal { line: 3, .. }), "{err}");
         assert!(err.to_string().contains("orders.state.journal"), "{err}");
     }
@@ -509,11 +523,11 @@ mod tests {
 
         // Killed between a new snapshot's rename and the old journal's removal: the snapshot
         // holds the records, the journal is stale.
-        let mut state = store.load().unwrap().unwrap();
+        let mut state = store.load::<crate::events::Words>().unwrap().unwrap();
         state.steps.get_mut("topic:b").unwrap().status = StepStatus::Running;
         store.save(&state).unwrap();
         fs::write(store.journal_path(), &records).unwrap();
-        let loaded = store.load().unwrap().unwrap();
+        let loaded = store.load::<crate::events::Words>().unwrap().unwrap();
         assert_eq!(loaded.steps["topic:b"].status, StepStatus::Running, "not rolled back");
 
         // What `load` returned, edited by hand and written back, has no generation: the journal
@@ -521,6 +535,9 @@ mod tests {
         let mut edited = serde_json::to_value(&loaded).unwrap();
         edited["steps"]["topic:a"]["status"] = "pending".into();
         fs::write(store.path(), serde_json::to_vec_pretty(&edited).unwrap()).unwrap();
-        assert_eq!(store.load().unwrap().unwrap().steps["topic:a"].status, StepStatus::Pending);
+        assert_eq!(
+            store.load::<crate::events::Words>().unwrap().unwrap().steps["topic:a"].status,
+            StepStatus::Pending
+        );
     }
 }
