@@ -1,4 +1,4 @@
-//! Rendering the engine's events: progress bars on a terminal, plain lines otherwise, JSON
+//! Rendering the executor's events: progress bars on a terminal, plain lines otherwise, JSON
 //! lines with `--output json`. Every sentence comes from `words`; every byte goes through the
 //! `Printer` (bars draw to the target it hands out).
 

@@ -343,7 +343,7 @@ pub enum StepWarning {
 
 /// Records the source received after the copy finished, in words: how many, where, and the
 /// newest. One sentence for verify's failure (a strict group) and the CLI's warning and summary
-/// (failures are still worded by the engine).
+/// (failures are still worded by the migration).
 pub fn late_records(late: &[Late]) -> String {
     let records: u64 = late.iter().map(|l| l.records).sum();
     let parts: Vec<String> = late

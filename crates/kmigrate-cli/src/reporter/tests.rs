@@ -1,5 +1,5 @@
 //! Snapshots of the human lines and JSON words of typed events: every sentence the CLI writes
-//! about a step, from the facts the engine reports.
+//! about a step, from the facts the migration reports.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -218,7 +218,7 @@ fn copies(v: &CopiesVerified) -> String {
 }
 
 /// Records the source received after the copy finished: how many, where, and the newest (the
-/// engine's words, which verify's failure uses too).
+/// migration's words, which verify's failure uses too).
 pub(super) fn late_records(late: &[Late]) -> String {
     kmigrate_migration::facts::late_records(late)
 }

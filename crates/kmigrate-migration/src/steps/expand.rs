@@ -1,5 +1,5 @@
 //! `expand:<pattern>`: list the source's topics matching a `pattern:` entry (internal topics
-//! never match). The engine then compiles the matched topics' steps into the DAG.
+//! never match). The migration then compiles the matched topics' steps into the DAG.
 
 use kmigrate_plan::TopicSelector;
 use serde_json::json;
