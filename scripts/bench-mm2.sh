@@ -60,42 +60,13 @@ echo "bench-mm2: logs and results in $out" >&2
 results="$out/results.tsv"
 : >"$results"
 
+bench=bench-mm2
+# shellcheck source=scripts/bench-lib.sh
+source "$root/scripts/bench-lib.sh"
 pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-}
-trap cleanup EXIT
+trap bench_cleanup EXIT
 
-free_port() {
-  local p
-  while :; do
-    p=$((20000 + RANDOM % 30000))
-    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
-  done
-}
-
-# start_broker NAME: sets broker_pid, broker_cpu_pid (the JVM) and broker_addr.
-start_broker() {
-  local name=$1 port dir
-  dir="$out/$name"
-  mkdir -p "$dir"
-  port="$(free_port)"
-  "$local_broker" "$port" >"$dir/broker.out" 2>&1 &
-  broker_pid=$!
-  pids+=("$broker_pid")
-  broker_addr="127.0.0.1:$port"
-  for _ in $(seq 1200); do
-    kill -0 "$broker_pid" 2>/dev/null || break
-    if grep -q '^ready' "$dir/broker.out" 2>/dev/null; then
-      broker_cpu_pid="$(pgrep -P "$broker_pid" -f kafka.Kafka | head -1)"
-      [ -n "$broker_cpu_pid" ] && return
-    fi
-    sleep 0.1
-  done
-  echo "bench-mm2: Kafka $name did not start; see $dir/broker.out" >&2
-  exit 1
-}
+start_broker() { start_kafka "$@"; }
 
 # start_connect NAME BOOTSTRAP: sets connect_pid, connect_jvm_pid and connect_url.
 start_connect() {
@@ -115,23 +86,6 @@ start_connect() {
   echo "bench-mm2: Kafka Connect did not start; see $dir/connect.out" >&2
   exit 1
 }
-
-stop() {
-  kill "$1" 2>/dev/null || true
-  wait "$1" 2>/dev/null || true
-}
-
-# cpu_ticks PID: utime + stime (+ waited-for children) in clock ticks.
-cpu_ticks() {
-  local stat
-  read -r stat <"/proc/$1/stat"
-  stat="${stat##*) }"
-  # shellcheck disable=SC2086
-  set -- $stat
-  echo $((${12} + ${13} + ${14} + ${15}))
-}
-hz="$(getconf CLK_TCK)"
-secs() { awk -v t="$1" -v hz="$hz" 'BEGIN {print t / hz}'; }
 
 # record NAME RECORDS WALL CPU BROKERS_CPU TTFB STEP_WALL NOTE
 record() { printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$results"; }
@@ -245,7 +199,6 @@ echo "Every run ($(nproc) cores; Apache Kafka $(sed -n 's:.*<kafka.version>\(.*\
   printf 'run\trecords\tcopy wall s\trecords/s\tCPU s\tCPU s/1M\tbrokers CPU s\ttime to first byte s\tstep wall s\tnote\n'
   awk -F'\t' -v OFS='\t' '{printf "%s\t%d\t%.2f\t%.0f\t%.2f\t%.2f\t%.2f\t%s\t%s\t%s\n", $1, $2, $3, $2 / $3, $4, $4 * 1e6 / $2, $5, $6, $7, $8}' "$results"
 } | column -t -s $'\t'
-median() { sort -g | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
 stat_of() { awk -F'\t' -v p="$1" "\$1 ~ \"^\" p \"(-[0-9]+)?\$\" && $2 != \"\" {print $2}" "$results" | median; }
 echo
 echo "Summary (median of $ROUNDS round(s)):"

@@ -52,7 +52,7 @@ pub use library::{LibraryInfo, library_info};
 pub use metadata::{BrokerInfo, ClusterMetadata, PartitionInfo, TopicInfo, is_internal_topic};
 pub use offsets::{TimeOffset, Watermarks};
 pub use records::{RecordTimestamp, SampledBytes};
-pub use scan::{Fields, RecordData, content_digest, timestamp_kept};
+pub use scan::{Fields, RecordData, RecordStream, content_digest, timestamp_kept};
 pub use stats::{BrokerRequests, RequestStats};
 pub use timestamps::{PartitionTimestamps, TimestampKind, classify};
 pub use tls::TlsProblem;

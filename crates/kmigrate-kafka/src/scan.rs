@@ -1,5 +1,6 @@
 //! Reading whole records (key, value, headers, timestamp) from a partition range, streamed to a
-//! visitor so that memory stays bounded. Used to reconcile a resumed copy and to verify copies.
+//! visitor (or pulled from a bounded [`RecordStream`]) so that memory stays bounded. Used to
+//! reconcile a resumed copy, to verify copies and to align the logs of an external copy.
 
 use std::time::{Duration, Instant};
 
@@ -102,7 +103,50 @@ impl RecordData {
     }
 }
 
+/// Records of one partition in offset order, read ahead by a consumer of their own
+/// ([`Cluster::stream_partition`]).
+pub struct RecordStream {
+    records: tokio::sync::mpsc::Receiver<RecordData>,
+    reader: Option<tokio::task::JoinHandle<Result<()>>>,
+}
+
+impl RecordStream {
+    /// The next record; `None` at the partition's end; the read's error, if it failed.
+    pub async fn next(&mut self) -> Result<Option<RecordData>> {
+        if let Some(r) = self.records.recv().await {
+            return Ok(Some(r));
+        }
+        match self.reader.take() {
+            Some(reader) => match reader.await {
+                Ok(result) => result.map(|()| None),
+                Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+                Err(e) => panic!("record stream reader was cancelled: {e}"),
+            },
+            None => Ok(None),
+        }
+    }
+}
+
 impl Cluster {
+    /// Every record of `partition` from `start` to the partition's end (as the fetch reports it),
+    /// pulled one at a time by [`RecordStream::next`]: one consumer reads ahead on a blocking
+    /// thread, at most `buffer` records beyond what the caller took (and its 16 MiB prefetch).
+    /// Dropping the stream stops the read at the next record.
+    pub fn stream_partition(
+        &self,
+        partition: &TopicPartition,
+        start: i64,
+        buffer: usize,
+        idle_timeout: Duration,
+    ) -> RecordStream {
+        let (tx, records) = tokio::sync::mpsc::channel(buffer.max(1));
+        let (this, tp) = (self.clone(), partition.clone());
+        let reader = tokio::spawn(async move {
+            this.scan_partition(&tp, start, None, idle_timeout, move |r| tx.blocking_send(r).is_ok()).await
+        });
+        RecordStream { records, reader: Some(reader) }
+    }
+
     /// Calls `visit` with every record of `partition` from `start`, until offset `end`
     /// (exclusive) or, without `end`, until the partition's end as the fetch reports it. Stops
     /// early when `visit` returns false. Fails when no record arrives for `idle_timeout`.

@@ -51,6 +51,9 @@ pub struct Context {
     source: OnceCell<Cluster>,
     target: OnceCell<Cluster>,
     connect: Option<ConnectConfig>,
+    /// The partitions aligned in this apply (`sync.by` external or MirrorMaker 2), shared by
+    /// every group that reads them.
+    pub(super) alignments: super::align::Alignments,
 }
 
 /// `sync.connect` with its `${VAR}`s resolved (`sync.by: mirrormaker2`).
@@ -131,6 +134,7 @@ impl Context {
             source: OnceCell::new(),
             target: OnceCell::new(),
             connect: None,
+            alignments: Default::default(),
         }
     }
 

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use chrono::{DateTime, FixedOffset};
+use futures::{StreamExt, TryStreamExt};
 use kmigrate_kafka::{Cluster, Membership, PartitionTimestamps, TimeOffset, TopicPartition, Watermarks};
 use kmigrate_plan::{GroupSpec, OffsetStore, Plan};
 use serde_json::json;
@@ -183,7 +184,24 @@ async fn aligned_offsets(
         if !fields_of.contains_key(&p.topic) {
             fields_of.insert(p.topic.clone(), copy::kept_fields(target, &p.topic).await?);
         }
-        match super::align::align(source, target, p, fields_of[&p.topic]).await? {
+    }
+    // Partitions are aligned concurrently; their results are looked at in partition order.
+    // (The futures are made up front: a stream holding the closure that makes them is not `Send`
+    // for every lifetime, which the step's boxed future needs.)
+    let alignments: Vec<_> = partitions
+        .iter()
+        .map(|p| {
+            let fields = fields_of[&p.topic];
+            async move { Ok::<_, StepError>((p, ctx.alignments.get(source, target, p, fields).await?)) }
+        })
+        .collect();
+    let mut aligned: Vec<_> = futures::stream::iter(alignments)
+        .buffer_unordered(super::align::ALIGN_PARALLEL)
+        .try_collect()
+        .await?;
+    aligned.sort_by(|a, b| a.0.cmp(b.0));
+    for (p, result) in aligned {
+        match result {
             Ok(map) => {
                 copies.entry(p.topic.clone()).or_default().partitions.insert(p.partition, map);
             }
