@@ -1,7 +1,7 @@
 //! The recorded outputs that later steps, re-runs, `status`, `plan` and `offsets translate` rely
 //! on, read through one typed accessor per step kind: the copy's offset map (`copy:<t>`), a
-//! group's decided offsets (`offsets:<g>`), the cutover time (`cutover`) and a pattern's topics
-//! (`expand:<p>`).
+//! group's decided offsets (`offsets:<g>`), the cutover time (`cutover`), a pattern's topics
+//! (`expand:<p>`) and whether MirrorMaker 2 caught up with a topic (`mirror:<t>`).
 //!
 //! Outputs a step has not recorded yet read as "nothing yet" (an empty copy, no decision). Outputs
 //! that are present but unreadable are an error, never a default: a copy checkpoint read as empty
@@ -100,6 +100,16 @@ impl Decided {
     }
 }
 
+/// What a `mirror:<t>` step records: whether MirrorMaker 2 has copied the topic to the source's
+/// end (the manual cutover gate waits for it), and, once done, how many records it copied.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MirrorState {
+    #[serde(default)]
+    pub caught_up: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub copied: Option<u64>,
+}
+
 // --- reading them --------------------------------------------------------------------------------
 
 /// Recorded outputs that cannot be read.
@@ -132,6 +142,7 @@ pub fn check(state: &State) -> Result<(), OutputsError> {
             k if k == StepKind::Offsets.as_str() => decided_in(id, &st.outputs).map(drop)?,
             k if k == StepKind::Cutover.as_str() => cutover_time_in(&st.outputs).map(drop)?,
             k if k == StepKind::Expand.as_str() => expanded_in(id, &st.outputs).map(drop)?,
+            k if k == StepKind::Mirror.as_str() => mirror_in(id, &st.outputs).map(drop)?,
             _ => {}
         }
     }
@@ -160,6 +171,16 @@ pub fn copy_in(step: &str, outputs: &Value) -> Result<CopyState, OutputsError> {
 /// The outputs recording `copy` (what the copy step saves).
 pub fn copy_value(copy: &CopyState) -> Value {
     serde_json::to_value(copy).expect("a copy state serializes")
+}
+
+/// The state in the outputs of the mirror step `step`: nothing yet before it recorded anything.
+pub fn mirror_in(step: &str, outputs: &Value) -> Result<MirrorState, OutputsError> {
+    Ok(parse::<MirrorState>(step, outputs)?.unwrap_or_default())
+}
+
+/// The outputs recording `mirror` (what the mirror step saves).
+pub fn mirror_value(mirror: &MirrorState) -> Value {
+    serde_json::to_value(mirror).expect("a mirror state serializes")
 }
 
 /// The offsets decided for `group`, if its `offsets:` step recorded them.
@@ -261,6 +282,7 @@ mod tests {
         assert_eq!(copy(&state, "other").unwrap(), CopyState::default());
         assert_eq!(decided(&state, "billing").unwrap(), None);
         assert_eq!(cutover_time(&state).unwrap(), None);
+        assert_eq!(mirror_in("mirror:orders", &Value::Null).unwrap(), MirrorState::default());
         check(&state).unwrap();
     }
 
@@ -281,6 +303,7 @@ mod tests {
             ("cutover", json!({"time": "yesterday"})),
             ("cutover", json!({"time": 17})),
             ("expand:^a", json!({"topics": "a1"})),
+            ("mirror:orders", json!({"caught_up": "yes"})),
         ] {
             let err = check(&with(step, outputs.clone())).unwrap_err();
             assert_eq!(err.step, step, "{outputs}");

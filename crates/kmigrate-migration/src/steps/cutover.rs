@@ -121,7 +121,7 @@ fn lagging_copies(state: &crate::executor::State) -> Result<Vec<String>, crate::
         let behind = if id.starts_with("copy:") {
             !crate::outputs::copy_in(id, &st.outputs)?.caught_up
         } else {
-            id.starts_with("mirror:") && !super::mirror::caught_up_in(&st.outputs)
+            id.starts_with("mirror:") && !crate::outputs::mirror_in(id, &st.outputs)?.caught_up
         };
         if behind {
             lagging.push(id.clone());

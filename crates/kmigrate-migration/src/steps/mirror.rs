@@ -25,6 +25,7 @@ use super::copy::reconcile::read_chunk;
 use crate::executor::StepStatus;
 use crate::executor::{StepError, StepHandle, StepOutcome, StepResult};
 use crate::facts::{PauseReason, ProgressDetail, StepSummary, StepWarning, WaitReason};
+use crate::outputs::{self, MirrorState};
 
 /// The connectors for `topics`, from resolved configurations (apply).
 pub fn rendered(ctx: &Context, connect: &ConnectConfig, topics: &[String]) -> Rendered {
@@ -153,7 +154,8 @@ pub async fn mirror(ctx: &Context, h: &StepHandle) -> StepResult {
     let source_connector = mm2::source_name(&connect.name_prefix);
     let source = ctx.source().await?;
     let partitions = ctx.partitions(source, std::slice::from_ref(&topic)).await?;
-    let mut caught_up = h.checkpoint.read(|s| s.step(&h.id()).is_some_and(|st| caught_up_in(&st.outputs)));
+    let recorded = h.checkpoint.read(|s| s.step(&h.id()).map(|st| outputs::mirror_in(&h.id(), &st.outputs)));
+    let mut caught_up = recorded.transpose()?.is_some_and(|m| m.caught_up);
     let started = Instant::now();
     let mut first: Option<u64> = None;
     // The source's ends read once the cutover is done: every record produced before it is below.
@@ -210,7 +212,7 @@ pub async fn mirror(ctx: &Context, h: &StepHandle) -> StepResult {
         }
         if all_at_end && !caught_up {
             caught_up = true;
-            h.save_outputs(json!({ "caught_up": true }))?;
+            h.save_outputs(outputs::mirror_value(&MirrorState { caught_up: true, copied: None }))?;
         }
         let base = *first.get_or_insert(copied);
         let rate = (copied - base.min(copied)) as f64 / started.elapsed().as_secs_f64().max(0.001);
@@ -221,7 +223,7 @@ pub async fn mirror(ctx: &Context, h: &StepHandle) -> StepResult {
                     records: copied,
                     partitions: partitions.len(),
                 },
-                outputs: json!({ "caught_up": true, "copied": copied }),
+                outputs: outputs::mirror_value(&MirrorState { caught_up: true, copied: Some(copied) }),
             });
         }
         h.progress(
@@ -234,11 +236,6 @@ pub async fn mirror(ctx: &Context, h: &StepHandle) -> StepResult {
             return Ok(StepOutcome::Interrupted);
         }
     }
-}
-
-/// Whether a `mirror:<t>` step's outputs say it has caught up with the source.
-pub fn caught_up_in(outputs: &serde_json::Value) -> bool {
-    outputs.get("caught_up").and_then(serde_json::Value::as_bool).unwrap_or(false)
 }
 
 pub async fn stop(ctx: &Context, _h: &StepHandle) -> StepResult {
