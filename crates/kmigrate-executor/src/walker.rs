@@ -167,7 +167,8 @@ pub struct WalkSummary {
     pub done: usize,
     pub failed: usize,
     pub pending: usize,
-    /// An `expand:` step finished: compile the plan again with the expansion and walk on.
+    /// A step that grows the graph (the DAG's `expand:` kind) finished: the job records what it
+    /// found and the graph is walked again, larger ([`crate::Job::grow`]).
     pub replan: bool,
 }
 
@@ -286,7 +287,7 @@ pub async fn walk<F: Facts>(
                     }
                 }
                 if id.kind == StepKind::Expand {
-                    // The graph gains the matched topics' steps: let the caller recompile.
+                    // The graph gains the steps of what it found: let the job grow it.
                     replan = true;
                     stop.stop();
                 }
