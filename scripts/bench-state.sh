@@ -2,7 +2,7 @@
 # Apply's bookkeeping at scale (BENCHMARKS.md, "State at scale"; issue 13 item 4): a plan of
 # TOPICS topics and CONSUMER_GROUPS groups (default 5,000 and 1,000: 12,003 steps), no cluster involved.
 #
-#   1. the example `apply_bookkeeping` (crates/kmigrate-engine/examples) applies the plan with steps
+#   1. the example `apply_bookkeeping` (crates/kmigrate-migration/examples) applies the plan with steps
 #      that do nothing but return outputs shaped like the real ones: the first apply (every step
 #      runs: the walker and every checkpoint save), then RUNS no-op applies (every step done),
 #      timed in-process; the plan and its finished state are kept in a directory;
@@ -23,7 +23,7 @@ RUNS="${RUNS:-5}"
 target_dir="${CARGO_TARGET_DIR:-target}"
 
 if [[ -z "${NO_BUILD:-}" ]]; then
-  cargo build --release --locked -p kmigrate-cli -p kmigrate-engine --example apply_bookkeeping
+  cargo build --release --locked -p kmigrate-cli -p kmigrate-migration --example apply_bookkeeping
 fi
 work="$(mktemp -d -t kmigrate-bench-state-XXXXXX)"
 trap 'rm -rf "$work"' EXIT

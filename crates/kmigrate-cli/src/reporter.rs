@@ -1,4 +1,4 @@
-//! Rendering the engine's events: progress bars on a terminal, plain lines otherwise, JSON
+//! Rendering the executor's events: progress bars on a terminal, plain lines otherwise, JSON
 //! lines with `--output json`. Every sentence comes from `words`; every byte goes through the
 //! `Printer` (bars draw to the target it hands out).
 
@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
-use kmigrate_engine::{Event, Reporter};
+use kmigrate_migration::{Event, Migration, Reporter};
 use owo_colors::OwoColorize;
 
 use crate::printer::Printer;
@@ -61,7 +61,7 @@ fn worded(event: &Event, plan_file: &str) -> Vec<(&'static str, String)> {
     }
 }
 
-impl Reporter for JsonLines {
+impl Reporter<Migration> for JsonLines {
     fn report(&self, event: Event) {
         let now = std::time::Instant::now();
         let duration = {
@@ -157,7 +157,7 @@ fn bar_style() -> ProgressStyle {
     .progress_chars("=> ")
 }
 
-impl Reporter for Human {
+impl Reporter<Migration> for Human {
     fn report(&self, event: Event) {
         // A running step's progress and waits show on its bar when there are bars.
         match &event {
@@ -255,9 +255,9 @@ impl Human {
             }
             Event::ApplyFinished { outcome, done, failed, pending } => {
                 let what = match outcome {
-                    kmigrate_engine::Outcome::Done => "done",
-                    kmigrate_engine::Outcome::Paused => "paused",
-                    kmigrate_engine::Outcome::Failed => "failed",
+                    kmigrate_migration::Outcome::Done => "done",
+                    kmigrate_migration::Outcome::Paused => "paused",
+                    kmigrate_migration::Outcome::Failed => "failed",
                 };
                 format!("Apply {what}: {done} steps done, {failed} failed, {pending} pending")
             }

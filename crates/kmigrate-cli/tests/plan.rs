@@ -345,9 +345,9 @@ async fn a_plan_already_in_effect_exits_0_with_detailed_exitcode() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn steps_done_by_an_earlier_apply_are_marked_and_the_copy_counts_what_is_left() {
-    use kmigrate_engine::offset_map::PartitionMap;
-    use kmigrate_engine::steps::copy::CopyState;
-    use kmigrate_engine::{State, StateStore, StepState, StepStatus};
+    use kmigrate_migration::offset_map::PartitionMap;
+    use kmigrate_migration::outputs::CopyState;
+    use kmigrate_migration::{State, StateStore, StepState, StepStatus};
 
     let s = Seeded::start();
     let orders = s.n("orders");
@@ -380,7 +380,7 @@ async fn steps_done_by_an_earlier_apply_are_marked_and_the_copy_counts_what_is_l
         state.steps.insert(step.id.to_string(), StepState::new(step.fingerprint(), step.definition.clone()));
     }
     // Summaries as an older kmigrate recorded them (text) and as steps report them now (typed).
-    use kmigrate_engine::{RecordedSummary, StepSummary, TopicDone};
+    use kmigrate_migration::{RecordedSummary, StepSummary, TopicDone};
     let mut set =
         |id: &str, status: StepStatus, summary: Option<RecordedSummary>, outputs: serde_json::Value| {
             let st = state.steps.get_mut(id).unwrap();

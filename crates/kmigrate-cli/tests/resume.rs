@@ -30,7 +30,7 @@ async fn a_second_concurrent_apply_is_refused_and_a_dead_holders_lock_is_taken_o
     let msg = text(&second);
     assert!(msg.contains("another apply of this plan is running"), "{msg}");
     assert!(msg.contains(&format!("pid {}", first.child.id())), "names the holder's pid: {msg}");
-    assert!(msg.contains(&kmigrate_engine::lock::hostname()), "names the holder's host: {msg}");
+    assert!(msg.contains(&kmigrate_executor::hostname()), "names the holder's host: {msg}");
 
     // The holder dies without cleaning up: the next apply takes its lock over, with a warning,
     // and resumes (here: waits again, bounded by --wait-timeout, and pauses).
@@ -278,7 +278,7 @@ async fn write_the_state_fixture() {
     std::fs::write(path, state).unwrap();
 }
 
-/// The fixture resumes: the engine's state reader and `status` read it, and `apply --approve
+/// The fixture resumes: the state reader and `status` read it, and `apply --approve
 /// cutover` on clusters as the fixture's run left them (plus 5 records per partition producers
 /// wrote since) finishes the migration exactly: the copy continues after its saved map, verify
 /// passes, the group starts after the copies.
@@ -296,7 +296,8 @@ async fn a_state_file_of_an_earlier_version_resumes() {
     std::fs::write(state_dir.join("fixture.state.json"), &fixture).unwrap();
     std::fs::write(dir.path().join("plan.yaml"), FIXTURE_PLAN).unwrap();
 
-    let loaded = kmigrate_engine::StateStore::new(&state_dir, "fixture").load().unwrap().expect("a state");
+    let loaded: kmigrate_migration::State =
+        kmigrate_migration::StateStore::new(&state_dir, "fixture").load().unwrap().expect("a state");
     assert_eq!(loaded.format_version, 1);
     let status = |id: &str| loaded.steps[id].status.to_string();
     assert_eq!(status(&format!("topic:{FIXTURE_TOPIC}")), "done");
@@ -347,4 +348,53 @@ async fn a_state_file_of_an_earlier_version_resumes() {
     let parts: Vec<TopicPartition> = (0..PARTITIONS).map(|p| TopicPartition::new(FIXTURE_TOPIC, p)).collect();
     let committed = pair.target.connect().await.committed_offsets(FIXTURE_GROUP, &parts).await.unwrap();
     assert_eq!(committed.into_values().collect::<Vec<_>>(), vec![Some(25), Some(25)]);
+}
+
+/// The state file of a finished apply, as this version writes it (a snapshot: `cargo insta
+/// review` after a change on purpose). Beside the fixture above, which is the state of an earlier
+/// version that must still resume, this pins what is written: every step kind's typed outputs and
+/// summary, the fingerprints (a change to one makes `apply` refuse a finished migration without
+/// `--replan`), the layout of the snapshot. What varies per run is filtered: times, the copy's
+/// duration, the brokers' addresses and cluster ids, the snapshot's generation, the number of topics
+/// on the shared source. A change here that
+/// older files cannot follow needs STATE_FORMAT_VERSION bumped, and the old format still read.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_state_file_of_a_finished_apply() {
+    const PLAN: &str = "version: 1\nname: finished\nsource:\n  bootstrap_servers: \"${KMIGRATE_FIXTURE_SOURCE}\"\ntarget:\n  bootstrap_servers: \"${KMIGRATE_FIXTURE_TARGET}\"\ntopics:\n  - snapshot-orders\ndata: synced\nsync: { by: kmigrate }\ncutover: { manual: true }\nconsumers:\n  groups:\n    - id: snapshot-billing\n      loss: strict\n";
+    let pair = fixture_brokers();
+    pair.source.create_topic_with("snapshot-orders", PARTITIONS, &[("retention.ms", "-1")]).await;
+    for p in 0..PARTITIONS {
+        pair.source.produce("snapshot-orders", &fixture_records(p, 0..20)).await;
+    }
+    pair.source
+        .commit_group_offsets("snapshot-billing", &[("snapshot-orders", 0, 20), ("snapshot-orders", 1, 20)])
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("plan.yaml"), PLAN).unwrap();
+
+    let out = kmigrate_with_fixture_env(dir.path(), &pair, &["apply", "plan.yaml", "--approve", "cutover"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let state_dir = dir.path().join(".kmigrate");
+    assert!(
+        !state_dir.join("finished.state.journal").exists(),
+        "a finished apply leaves the state file alone"
+    );
+    let state = std::fs::read_to_string(state_dir.join("finished.state.json")).unwrap();
+    // It reads back as this version reads it.
+    let loaded: kmigrate_migration::State =
+        kmigrate_migration::load_state(&kmigrate_migration::StateStore::new(&state_dir, "finished"))
+            .unwrap()
+            .expect("a state");
+    assert!(loaded.steps.values().all(|s| s.status == kmigrate_migration::StepStatus::Done));
+
+    let mut settings = insta::Settings::clone_current();
+    settings.add_filter(&regex::escape(pair.source.bootstrap()), "[source]");
+    settings.add_filter(&regex::escape(pair.target.bootstrap()), "[target]");
+    settings.add_filter(r#""(created_at|updated_at|started_at|finished_at)": "[^"]+""#, r#""$1": "[time]""#);
+    settings.add_filter(r#""generation": "[^"]+""#, r#""generation": "[generation]""#);
+    settings.add_filter(r#""cluster_id": "[^"]+""#, r#""cluster_id": "[cluster id]""#);
+    settings.add_filter(r#""seconds": [-+.0-9eE]+"#, r#""seconds": "[duration]""#);
+    // Preflight counts every topic of the source, which this binary's other tests share.
+    settings.add_filter(r#""topics": \d+"#, r#""topics": "[count]""#);
+    settings.bind(|| insta::assert_snapshot!("finished_apply_state", state));
 }

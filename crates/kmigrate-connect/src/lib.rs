@@ -2,7 +2,7 @@
 //! ([`mm2`], pure), a small client of the Connect REST API ([`client`], blocking), and the decoding
 //! of MirrorMaker's checkpoints ([`checkpoint`]).
 //!
-//! Knows nothing of plans: the engine passes cluster properties and topics in, already resolved
+//! Knows nothing of plans: the migration passes cluster properties and topics in, already resolved
 //! (or, for `kmigrate plan`, as written with `${VAR}`s, and secrets masked by [`mm2::masked`]).
 
 pub mod checkpoint;

@@ -85,7 +85,7 @@ pub struct Plan {
     pub topics: Vec<TopicSpec>,
     pub data: DataMode,
     /// `sync.compression`: the codec kmigrate's copy writes with, for every topic (data synced by
-    /// kmigrate only). `None`: the engine's rule decides per topic.
+    /// kmigrate only). `None`: the migration's rule decides per topic.
     pub compression: Option<CompressionChoice>,
     pub cutover: Cutover,
     pub groups: Vec<GroupSpec>,

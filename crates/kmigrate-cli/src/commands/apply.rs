@@ -2,8 +2,9 @@
 
 use std::sync::Arc;
 
-use kmigrate_engine::{
-    ApplyError, ApplyOptions, KafkaSteps, LockError, Outcome, Reporter, RunOptions, StopSignal, WalkOptions,
+use kmigrate_migration::{
+    ApplyError, ApplyOptions, KafkaSteps, LockError, Migration, Outcome, Reporter, RunOptions, StopSignal,
+    WalkOptions,
 };
 
 use crate::args::{ApplyArgs, Gate};
@@ -27,7 +28,7 @@ pub fn run(args: &ApplyArgs, printer: &Printer) -> Result<u8, InternalError> {
         },
     };
     // ${VAR} references are resolved here, once; a missing one stops apply before anything runs.
-    let (source, target) = match kmigrate_engine::cluster_configs(&plan, &|k| std::env::var(k).ok()) {
+    let (source, target) = match kmigrate_migration::cluster_configs(&plan, &|k| std::env::var(k).ok()) {
         Ok(c) => c,
         Err(missing) => {
             for d in &missing {
@@ -36,7 +37,7 @@ pub fn run(args: &ApplyArgs, printer: &Printer) -> Result<u8, InternalError> {
             return Ok(exit::FAILURE);
         }
     };
-    let connect = match kmigrate_engine::connect_config(&plan, &|k| std::env::var(k).ok()) {
+    let connect = match kmigrate_migration::connect_config(&plan, &|k| std::env::var(k).ok()) {
         Ok(c) => c,
         Err(missing) => {
             for d in &missing {
@@ -55,7 +56,8 @@ pub fn run(args: &ApplyArgs, printer: &Printer) -> Result<u8, InternalError> {
     };
     let plan = Arc::new(plan);
     let steps = KafkaSteps::new(
-        kmigrate_engine::Context::new(plan.clone(), plan_dir, options, source, target).with_connect(connect),
+        kmigrate_migration::Context::new(plan.clone(), plan_dir, options, source, target)
+            .with_connect(connect),
     );
     let apply_options = ApplyOptions {
         state_dir: state_dir(&args.plan, &args.state),
@@ -63,7 +65,7 @@ pub fn run(args: &ApplyArgs, printer: &Printer) -> Result<u8, InternalError> {
         walk: WalkOptions { concurrency: args.concurrency.max(1), ..WalkOptions::default() },
     };
     let plan_file = plan.source_file.name.clone();
-    let reporter: Arc<dyn Reporter> = if printer.is_json() {
+    let reporter: Arc<dyn Reporter<Migration>> = if printer.is_json() {
         Arc::new(JsonLines::new(printer.clone(), plan_file))
     } else {
         Arc::new(Human::new(printer.clone(), plan_file, printer.color()))
@@ -77,7 +79,7 @@ pub fn run(args: &ApplyArgs, printer: &Printer) -> Result<u8, InternalError> {
                 on_signal.stop();
             }
         });
-        kmigrate_engine::apply(&plan, &apply_options, &steps, reporter, &stop).await
+        kmigrate_migration::apply(&plan, &apply_options, &steps, reporter, &stop).await
     })?;
 
     match result {

@@ -131,7 +131,7 @@ pub fn run(args: &InitArgs, printer: &Printer) -> Result<u8, InternalError> {
         None => printer.out_raw(&text),
         Some(path) => {
             let written = if args.force {
-                kmigrate_engine::state::write_atomically(path, text.as_bytes())
+                kmigrate_executor::write_atomically(path, text.as_bytes())
             } else {
                 write_new(path, text.as_bytes())
             };

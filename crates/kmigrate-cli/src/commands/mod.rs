@@ -55,5 +55,5 @@ pub(crate) fn load_valid_plan(path: &std::path::Path, printer: &Printer) -> Opti
 
 /// The state directory: `--state-dir`, or `.kmigrate/` beside the plan.
 pub(crate) fn state_dir(plan: &std::path::Path, args: &crate::args::StateArgs) -> std::path::PathBuf {
-    args.state_dir.clone().unwrap_or_else(|| kmigrate_engine::StateStore::default_dir(plan))
+    args.state_dir.clone().unwrap_or_else(|| kmigrate_migration::StateStore::default_dir(plan))
 }

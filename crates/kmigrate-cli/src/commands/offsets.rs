@@ -2,9 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use kmigrate_engine::StateStore;
-use kmigrate_engine::steps::export;
 use kmigrate_kafka::{Cluster, TopicPartition};
+use kmigrate_migration::StateStore;
+use kmigrate_migration::export;
 use serde_json::json;
 
 use crate::args::TranslateArgs;
@@ -33,7 +33,7 @@ pub fn translate(args: &TranslateArgs, printer: &Printer) -> Result<u8, Internal
         Err(e) => return fail(format!("{}: {e}", args.from_file.display())),
     };
     let store = StateStore::new(state_dir(&args.plan, &args.state), &plan.name);
-    let state = match kmigrate_engine::load_state(&store) {
+    let state = match kmigrate_migration::load_state(&store) {
         Ok(Some(s)) => s,
         Ok(None) => {
             return fail(format!(
@@ -44,7 +44,7 @@ pub fn translate(args: &TranslateArgs, printer: &Printer) -> Result<u8, Internal
         }
         Err(e) => return Err(Box::new(miette::MietteDiagnostic::new(e.to_string()))),
     };
-    let uncopied = kmigrate_engine::translate::uncopied(&state, &source)
+    let uncopied = kmigrate_migration::translate::uncopied(&state, &source)
         .map_err(|e| Box::new(miette::MietteDiagnostic::new(e.to_string())) as InternalError)?;
     if !uncopied.is_empty() {
         let list: Vec<String> = uncopied.iter().map(ToString::to_string).collect();
@@ -53,7 +53,7 @@ pub fn translate(args: &TranslateArgs, printer: &Printer) -> Result<u8, Internal
             list.join(", ")
         ));
     }
-    let (_, target) = match kmigrate_engine::cluster_configs(&plan, &|k| std::env::var(k).ok()) {
+    let (_, target) = match kmigrate_migration::cluster_configs(&plan, &|k| std::env::var(k).ok()) {
         Ok(c) => c,
         Err(missing) => {
             for d in &missing {
@@ -71,7 +71,7 @@ pub fn translate(args: &TranslateArgs, printer: &Printer) -> Result<u8, Internal
         Ok(m) => m,
         Err(e) => return fail(e.to_string()),
     };
-    let translated = match kmigrate_engine::translate::translate_offsets(&state, &source, &marks) {
+    let translated = match kmigrate_migration::translate::translate_offsets(&state, &source, &marks) {
         Ok(t) => t,
         Err(e) => return fail(e),
     };
@@ -82,7 +82,7 @@ pub fn translate(args: &TranslateArgs, printer: &Printer) -> Result<u8, Internal
         .collect();
     let csv = export::to_csv(&target_offsets);
     if let Some(to) = &args.to
-        && let Err(e) = kmigrate_engine::state::write_atomically(to, csv.as_bytes())
+        && let Err(e) = kmigrate_executor::write_atomically(to, csv.as_bytes())
     {
         return fail(format!("cannot write {}: {e}", to.display()));
     }

@@ -6,8 +6,8 @@ mod markdown;
 mod text;
 mod units;
 
-use kmigrate_engine::StateStore;
-use kmigrate_engine::preview::{PlanPreview, PreviewInput, preview, preview_online};
+use kmigrate_migration::StateStore;
+use kmigrate_migration::preview::{PlanPreview, PreviewInput, preview, preview_online};
 
 use crate::args::{OutputFormat, PlanArgs};
 use crate::commands::{InternalError, load_valid_plan, state_dir};
@@ -19,13 +19,13 @@ pub fn run(args: &PlanArgs, printer: &Printer) -> Result<u8, InternalError> {
     // The checkpoint is only read (no lock: plan never writes it).
     let store = StateStore::new(state_dir(&args.plan, &args.state), &plan.name);
     // An unreadable state file is an internal error (exit 70), as for apply and status.
-    let state = kmigrate_engine::load_state(&store)
+    let state = kmigrate_migration::load_state(&store)
         .map_err(|e| Box::new(miette::MietteDiagnostic::new(e.to_string())) as InternalError)?;
     let configs = if args.offline {
         None
     } else {
         // ${VAR} references are resolved here; a missing one stops before any cluster is contacted.
-        match kmigrate_engine::cluster_configs(&plan, &|k| std::env::var(k).ok()) {
+        match kmigrate_migration::cluster_configs(&plan, &|k| std::env::var(k).ok()) {
             Ok(c) => Some(c),
             Err(missing) => {
                 for d in &missing {

@@ -1,7 +1,7 @@
 //! `kmigrate status PLAN`: where the migration stands, read from the state file (no cluster is
 //! contacted and no lock is taken).
 
-use kmigrate_engine::{StateStore, StepStatus};
+use kmigrate_migration::{StateStore, StepStatus};
 use serde_json::json;
 
 use crate::args::StatusArgs;
@@ -13,7 +13,7 @@ use crate::words;
 pub fn run(args: &StatusArgs, printer: &Printer) -> Result<u8, InternalError> {
     let Some(plan) = load_valid_plan(&args.plan, printer) else { return Ok(exit::FAILURE) };
     let store = StateStore::new(state_dir(&args.plan, &args.state), &plan.name);
-    let state = kmigrate_engine::load_state(&store)
+    let state = kmigrate_migration::load_state(&store)
         .map_err(|e| Box::new(miette::MietteDiagnostic::new(e.to_string())) as InternalError)?;
     let expansion = state.as_ref().map(|s| s.expansion.clone()).unwrap_or_default();
     let graph = kmigrate_dag::compile(&plan, &expansion)
@@ -24,7 +24,7 @@ pub fn run(args: &StatusArgs, printer: &Printer) -> Result<u8, InternalError> {
         let id = step.id.to_string();
         let st = state.as_ref().and_then(|s| s.steps.get(&id));
         let status = st.map_or(StepStatus::Pending, |s| s.status);
-        let changed = st.is_some_and(|s| kmigrate_engine::replan::done_but_changed(step, s));
+        let changed = st.is_some_and(|s| kmigrate_migration::replan::done_but_changed(step, s));
         rows.push((id, status, st.cloned(), changed));
     }
     let count = |want: StepStatus| rows.iter().filter(|r| r.1 == want).count();

@@ -1,13 +1,13 @@
 //! Snapshots of the human lines and JSON words of typed events: every sentence the CLI writes
-//! about a step, from the facts the engine reports.
+//! about a step, from the facts the migration reports.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use chrono::DateTime;
-use kmigrate_engine::compression::copy_compression;
-use kmigrate_engine::strategy::Rule;
-use kmigrate_engine::{
+use kmigrate_migration::compression::copy_compression;
+use kmigrate_migration::strategy::Rule;
+use kmigrate_migration::{
     Applied, Checked, ClusterSeen, CopiesVerified, CopyRun, CutoverSource, Event, Late, Mm2Start, Outcome,
     PauseReason, ProgressDetail, StepSummary, StepWarning, TopicDone, WaitReason,
 };
@@ -473,7 +473,7 @@ fn colors_mark_the_lines_only_when_on() {
 
 #[test]
 fn what_an_earlier_apply_left_in_words() {
-    use kmigrate_engine::preview::Earlier;
+    use kmigrate_migration::preview::Earlier;
     let lines: Vec<String> = [
         Earlier::DoneButChanged,
         Earlier::DoneUpstreamChanged { step: "cutover".into() },

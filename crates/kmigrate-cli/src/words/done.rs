@@ -1,6 +1,6 @@
 //! What a finished step did, in one line.
 
-use kmigrate_engine::{
+use kmigrate_migration::{
     Applied, Checked, CopiesVerified, CutoverSource, Late, RecordedSummary, StepSummary, TopicDone,
 };
 
@@ -119,7 +119,7 @@ pub fn summary(s: &StepSummary) -> String {
             }
             if let Some(starts) = mirrormaker2 {
                 // (The dry run's notes use the same words.)
-                let words = kmigrate_engine::steps::mm2_translation::describe(starts, *partitions);
+                let words = kmigrate_migration::mm2_translation::describe(starts, *partitions);
                 line.push_str(&format!("; {words}"));
             }
             line
@@ -218,9 +218,9 @@ fn copies(v: &CopiesVerified) -> String {
 }
 
 /// Records the source received after the copy finished: how many, where, and the newest (the
-/// engine's words, which verify's failure uses too).
+/// migration's words, which verify's failure uses too).
 pub(super) fn late_records(late: &[Late]) -> String {
-    kmigrate_engine::facts::late_records(late)
+    kmigrate_migration::facts::late_records(late)
 }
 
 /// Partitions `offsets:<g>` left without a committed offset, and why that is right.

@@ -1,5 +1,5 @@
 //! Every sentence about what a step did, why it paused, what it waits for, how far it got and
-//! what the operator should know. The engine reports these as data (`kmigrate_engine::facts`);
+//! what the operator should know. The migration reports these as data (`kmigrate_migration::facts`);
 //! the renderers (`reporter.rs`: lines, bars, JSON lines; `status`, `plan`) word them here, so a
 //! sentence is written once.
 

@@ -1,8 +1,8 @@
 //! Why a step paused and how to continue, what it waits for, how far it got, and warnings.
 
 use chrono::{TimeZone, Utc};
-use kmigrate_engine::preview::Earlier;
-use kmigrate_engine::{PauseReason, ProgressDetail, StepWarning, WaitReason};
+use kmigrate_migration::preview::Earlier;
+use kmigrate_migration::{PauseReason, ProgressDetail, StepWarning, WaitReason};
 
 use super::done::{late_records, left_uncommitted};
 use super::{human_bytes, human_ms};

@@ -253,7 +253,9 @@ impl Drop for Background {
 /// apply reads it (while an apply runs, or after a kill, the journal holds the latest step
 /// transitions). Written back to the state file, it replaces both (it names no journal).
 pub fn read_state(dir: &Path) -> Option<serde_json::Value> {
-    let state = kmigrate_engine::StateStore::new(dir.join(".kmigrate"), "e2e").load().ok()??;
+    let state = kmigrate_migration::StateStore::new(dir.join(".kmigrate"), "e2e")
+        .load::<kmigrate_migration::Migration>()
+        .ok()??;
     serde_json::to_value(state).ok()
 }
 

@@ -65,8 +65,8 @@ pub async fn seed_for_requests(
 
 /// Runs the preview once, with clients that count their requests (librdkafka statistics).
 pub async fn count_requests(s: &impl Seeding, plan_path: &Path) -> (Requests, std::time::Duration) {
-    use kmigrate_engine::preview::{PreviewInput, preview};
     use kmigrate_kafka::{Cluster, ConnectOptions};
+    use kmigrate_migration::preview::{PreviewInput, preview};
     let plan = kmigrate_plan::load(plan_path).unwrap().plan.unwrap();
     let options = ConnectOptions::new(std::time::Duration::from_secs(10))
         .statistics_interval(std::time::Duration::from_millis(50));

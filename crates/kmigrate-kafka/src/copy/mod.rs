@@ -92,7 +92,7 @@ pub struct CopyOptions {
     /// After a stop, how long to wait for the target to acknowledge what was sent.
     pub stop_grace: Duration,
     /// The producer's `compression.type`: `none`, `gzip`, `snappy`, `lz4` or `zstd`. Default
-    /// `none`; kmigrate's engine decides it per topic (`kmigrate_engine::compression`).
+    /// `none`; kmigrate's migration decides it per topic (`kmigrate_migration::compression`).
     pub compression: String,
     /// How long the source may stay unreachable (connections lost, every broker down, requests
     /// timing out), and the target acknowledge nothing while records wait for it, before the copy

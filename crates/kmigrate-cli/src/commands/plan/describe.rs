@@ -1,7 +1,7 @@
 //! What each step of a preview says, in words: one summary line and detail lines, shared by the
 //! text and Markdown renderings (offsets rows are laid out by each of them).
 
-use kmigrate_engine::preview::{
+use kmigrate_migration::preview::{
     Action, Change, ConfigChange, CopyAction, CutoverAction, ExpandAction, OffsetsAction, PlanPreview,
     StepPreview, Summary, TopicAction,
 };
@@ -245,7 +245,7 @@ fn copy(a: &CopyAction, details: &mut Vec<String>) -> String {
         Some(c) => format!("compressed with {c}"),
         None => format!(
             "compressed with the target topic's compression.type, else {} (known once the clusters are read)",
-            kmigrate_engine::compression::DEFAULT
+            kmigrate_migration::compression::DEFAULT
         ),
     });
     match a.records {

@@ -1,7 +1,7 @@
 //! The Markdown rendering, for a pull-request comment: a table of the steps, a collapsible table
 //! of offsets per group, and the summary line.
 
-use kmigrate_engine::preview::{Action, Change, PlanPreview};
+use kmigrate_migration::preview::{Action, Change, PlanPreview};
 
 use super::describe::{self, Described};
 

@@ -1,7 +1,7 @@
 //! The text rendering: one line per step (mark, step id, what apply does), detail lines under it,
 //! and the summary line.
 
-use kmigrate_engine::preview::{Action, Change, OffsetRow, PlanPreview};
+use kmigrate_migration::preview::{Action, Change, OffsetRow, PlanPreview};
 
 use super::describe::{self, Described};
 
