@@ -9,7 +9,7 @@
 //! folded digests are saved with the offset map, and verify compares them.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use kmigrate_kafka::{Cluster, Follower, Seen, TopicPartition};
 
@@ -19,8 +19,8 @@ use super::digest::{Folded, TargetRead};
 /// Records read but not yet reached by the offset map that are held at most (about 32 bytes
 /// each); past it, following stops and verify reads the rest.
 const HELD_MAX: usize = 500_000;
-/// At the copy's end, how long the reader may go without reading anything before the tail is left
-/// to verify.
+/// At the copy's end, how long the reader may go without getting closer to the end of the copies
+/// before the tail is left to verify.
 const TAIL_IDLE: Duration = Duration::from_secs(5);
 
 pub(super) struct Follow {
@@ -150,13 +150,21 @@ impl Follow {
     }
 
     /// After the copy finished: reads on until every partition is read up to the end of its
-    /// copies, or nothing more comes for a while (verify reads what is left).
+    /// copies, or the reads stop getting closer to it for a while (a partition held back by
+    /// another producer's open transaction, while records others write keep coming: verify reads
+    /// what is left).
     pub(super) async fn finish(&mut self, state: &mut CopyState) {
+        let read = |state: &CopyState| state.target_read.values().map(|r| r.next).sum::<i64>();
+        let (mut position, mut moved) = (read(state), Instant::now());
         while self.active() && !self.done(state) {
-            match tokio::time::timeout(TAIL_IDLE, self.next()).await {
+            let left = TAIL_IDLE.saturating_sub(moved.elapsed());
+            match tokio::time::timeout(left, self.next()).await {
                 Ok(batch) => {
                     self.take(state, batch);
                     self.catch_up(state);
+                    if read(state) != position {
+                        (position, moved) = (read(state), Instant::now());
+                    }
                 }
                 Err(_) => break,
             }
