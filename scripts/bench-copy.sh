@@ -18,11 +18,12 @@
 #
 # What is timed: kmigrate, its copy step (from the step_started to the step_done event on
 # --output json; CPU read from /proc at both; RSS = VmHWM at the step's end), and the whole apply
-# (preflight, topic, copy, cutover, verify; verify reads the target against the digests the copy
-# recorded) beside it, with each step's duration from the events; the limit, its
-# own window from creating the producer to the end of its flush (it prints it); kcat, the whole
-# pipe (both processes, /usr/bin/time). The brokers' CPU (both broker processes) is read from /proc
-# around each run. Every contender runs ROUNDS times, interleaved; the summary takes the median.
+# (preflight, topic, copy, cutover, verify; the copy step also reads the target behind its producer
+# and folds the digests verify compares, so verify itself reads next to nothing) beside it, with
+# each step's duration from the events; the limit, its own window from creating the producer to
+# the end of its flush (it prints it); kcat, the whole pipe (both processes, /usr/bin/time). The
+# brokers' CPU (both broker processes) is read from /proc around each run. Every contender runs
+# ROUNDS times, interleaved; the summary takes the median.
 # The small topic (SMALL_RECORDS) is copied in every round too, for kmigrate's RSS at two sizes.
 #
 #   RECORDS=1000000 SMALL_RECORDS=200000 PARTITIONS=4 ROUNDS=1 scripts/bench-copy.sh

@@ -82,6 +82,17 @@ async fn copies_300k_records_exactly_and_verify_passes() {
         assert!(stdout.contains(&format!("… copy:{t}: 100000 records")), "{stdout}");
     }
     assert!(stdout.matches("MB/s, lag 0 records)").count() >= 3, "{stdout}");
+    // The copy read the target behind its producer up to its last copy: verify read nothing more.
+    let state = read_state(dir.path()).unwrap();
+    for t in &topics {
+        let outputs = &state["steps"][format!("copy:{t}")]["outputs"];
+        for p in 0..4 {
+            let run = &outputs["partitions"][p.to_string()]["runs"][0];
+            let read = &outputs["target_read"][p.to_string()];
+            assert_eq!(read["next"], run[1].as_i64().unwrap() + run[2].as_i64().unwrap(), "{t}/{p}: {read}");
+            assert_eq!(read["digest"], outputs["digests"][p.to_string()], "{t}/{p}");
+        }
+    }
     let mut total = 0;
     for t in &topics {
         total += assert_identical(&pair.source, &pair.target, t, 4).await;

@@ -45,7 +45,7 @@ pub use admin::NewTopicSpec;
 pub use client::{Cluster, ConnectOptions};
 pub use cluster_config::ClusterConfig;
 pub use configs::{ConfigChange, ConfigSource, ConfigValue, TopicConfig};
-pub use copy::{CopyEnd, CopyOptions, CopyPipe, CopyProgress, Delivery};
+pub use copy::{CopyEnd, CopyOptions, CopyPipe, CopyProgress, Delivery, Follower, Seen};
 pub use error::{Error, GroupMember, Result};
 pub use groups::{GroupDescription, GroupListing, GroupState, Membership};
 pub use library::{LibraryInfo, library_info};

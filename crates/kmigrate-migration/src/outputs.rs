@@ -41,6 +41,10 @@ pub struct CopyState {
     /// [`digest`](crate::steps::copy::digest)). Records a resumed copy found on the target have none.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub digests: BTreeMap<i32, digest::PartitionDigest>,
+    /// Per partition, what the copy's reader of the target read and folded while it copied (see
+    /// `copy::follow`): verify reads only the target after it.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub target_read: BTreeMap<i32, digest::TargetRead>,
     /// The codec this copy writes with (the last run's; see [`crate::compression`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compression: Option<String>,

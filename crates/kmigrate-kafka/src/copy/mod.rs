@@ -25,6 +25,7 @@
 
 mod clients;
 mod delivery;
+mod follow;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -46,6 +47,7 @@ use crate::offsets::Watermarks;
 use clients::{copy_consumer, copy_producer};
 pub use delivery::Delivery;
 use delivery::{DeliveryContext, Refusal, record_bytes};
+pub use follow::{Follower, Seen};
 
 /// What the pipe reports, about every 200 ms.
 #[derive(Debug, Clone, Default)]

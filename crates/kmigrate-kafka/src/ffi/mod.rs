@@ -5,7 +5,9 @@
 //! - a "main queue pump": rdkafka's `AdminClient` never serves its client's main queue, where librdkafka
 //!   puts log lines, statistics and global errors; the pump serves it and hands them to the client context;
 //! - a certificate probe (`cert_probe`): OpenSSL's reason for refusing a broker certificate, which
-//!   librdkafka's error text leaves out.
+//!   librdkafka's error text leaves out;
+//! - reading a consumer's queue in batches (`ConsumerQueue`): one call per batch of records, not one
+//!   poll and one event per record (the reader that follows a copy on the target).
 //!
 //! Every function here is blocking (it waits for the result event on a queue of its own, with a deadline);
 //! callers run them on tokio's blocking pool. Pointers never escape: each raw librdkafka object is owned by
@@ -708,6 +710,103 @@ pub(crate) fn cached_watermarks<C: ClientContext>(
     };
     (err == rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR && high >= 0 && low >= 0)
         .then_some((low, high))
+}
+
+/// A consumer's queue, read in batches ([`ConsumerQueue::batch`]): one call per batch instead of
+/// one poll (and one event) per record. Drop it before its consumer.
+pub(crate) struct ConsumerQueue(Queue);
+
+/// A record of a batch, borrowed from librdkafka for the visit.
+pub(crate) struct RawRecord<'a> {
+    pub partition: i32,
+    pub offset: i64,
+    pub key: Option<&'a [u8]>,
+    pub payload: Option<&'a [u8]>,
+    /// Milliseconds since the epoch; `None` when the record has none.
+    pub timestamp: Option<i64>,
+    headers: *mut rd::rd_kafka_headers_t,
+}
+
+impl<'a> RawRecord<'a> {
+    /// Its headers, in order.
+    pub fn headers(&self) -> impl Iterator<Item = (&'a str, Option<&'a [u8]>)> + use<'a> {
+        let headers = self.headers;
+        (0..).map_while(move |i| {
+            if headers.is_null() {
+                return None;
+            }
+            let (mut name, mut value, mut size) = (ptr::null(), ptr::null(), 0usize);
+            // SAFETY: the headers belong to the message, alive for 'a (the visit).
+            let err = unsafe { rd::rd_kafka_header_get_all(headers, i, &mut name, &mut value, &mut size) };
+            if err != rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR {
+                return None;
+            }
+            // SAFETY: NUL-terminated name and `size` bytes of value, alive for 'a.
+            let name = unsafe { CStr::from_ptr(name) }.to_str().unwrap_or("");
+            let value =
+                (!value.is_null()).then(|| unsafe { std::slice::from_raw_parts(value.cast::<u8>(), size) });
+            Some((name, value))
+        })
+    }
+}
+
+impl ConsumerQueue {
+    pub(crate) fn of<C: rdkafka::consumer::ConsumerContext>(
+        consumer: &rdkafka::consumer::BaseConsumer<C>,
+    ) -> ConsumerQueue {
+        use rdkafka::consumer::Consumer;
+        // SAFETY: the consumer is live; we own the queue reference we get (dropped before it).
+        ConsumerQueue(Queue(unsafe { rd::rd_kafka_queue_get_consumer(consumer.client().native_ptr()) }))
+    }
+
+    /// Reads up to `max` records (waiting up to `timeout` for the first) and visits each, or the
+    /// error librdkafka reports in its place. Returns how many were visited.
+    pub(crate) fn batch(
+        &self,
+        timeout: Duration,
+        max: usize,
+        mut visit: impl FnMut(Result<RawRecord<'_>, KafkaError>),
+    ) -> usize {
+        let mut messages: Vec<*mut rd::rd_kafka_message_t> = vec![ptr::null_mut(); max];
+        // SAFETY: the queue is live; the array has room for `max` pointers.
+        let n = unsafe {
+            rd::rd_kafka_consume_batch_queue(self.0.0, millis(timeout), messages.as_mut_ptr(), max)
+        };
+        let n = usize::try_from(n).unwrap_or(0).min(max);
+        for &m in &messages[..n] {
+            // SAFETY: librdkafka returned `n` valid messages, each destroyed once, after its visit.
+            unsafe {
+                let msg = &*m;
+                if msg.err != rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR {
+                    visit(Err(KafkaError::MessageConsumption(RDKafkaErrorCode::from(msg.err))));
+                } else {
+                    let bytes = |p: *mut std::ffi::c_void, len: usize| {
+                        (!p.is_null()).then(|| std::slice::from_raw_parts(p.cast::<u8>(), len))
+                    };
+                    let mut kind = rd::rd_kafka_timestamp_type_t::RD_KAFKA_TIMESTAMP_NOT_AVAILABLE;
+                    let ts = rd::rd_kafka_message_timestamp(m, &mut kind);
+                    let mut headers = ptr::null_mut();
+                    if rd::rd_kafka_message_headers(m, &mut headers)
+                        != rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR
+                    {
+                        headers = ptr::null_mut();
+                    }
+                    visit(Ok(RawRecord {
+                        partition: msg.partition,
+                        offset: msg.offset,
+                        key: bytes(msg.key, msg.key_len),
+                        payload: bytes(msg.payload, msg.len),
+                        timestamp: (kind != rd::rd_kafka_timestamp_type_t::RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
+                            && ts >= 0)
+                            .then_some(ts),
+                        headers,
+                    }));
+                }
+                rd::rd_kafka_message_destroy(m);
+            }
+        }
+        n
+    }
 }
 
 #[cfg(test)]

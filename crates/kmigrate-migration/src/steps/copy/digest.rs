@@ -14,6 +14,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::offset_map::PartitionMap;
+
 /// Source offsets per block.
 pub const BLOCK: i64 = 1 << 20;
 
@@ -85,6 +87,75 @@ impl PartitionDigest {
     }
 }
 
+/// What a reader of the target that follows the copy (`copy::follow`) folded, the same way verify
+/// folds: the target's records at offsets `[from, next)`, mapped back to source offsets through
+/// the offset map. `map` digests the map's runs over those target offsets when it was saved: a map
+/// that says otherwise now (it cannot change below the copy's end, but a state file can be edited)
+/// makes verify read the whole target again ([`TargetRead::valid_for`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetRead {
+    pub from: i64,
+    pub next: i64,
+    pub map: u64,
+    pub digest: PartitionDigest,
+}
+
+/// What [`TargetRead::fold`] did with a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Folded {
+    /// Folded (or not a copy, or read before): `next` is past it.
+    Done,
+    /// At or after the end of the map (the target has not acknowledged it yet, or it is no
+    /// copy): fold it once the map is longer.
+    Later,
+}
+
+impl TargetRead {
+    pub fn new(from: i64) -> TargetRead {
+        TargetRead { from, next: from, map: 0, digest: PartitionDigest::default() }
+    }
+
+    /// Folds the target's record at `offset` (records come in offset order) if `map` reaches it.
+    pub fn fold(&mut self, map: &PartitionMap, offset: i64, content: u64, timestamp: Option<i64>) -> Folded {
+        if offset < self.next {
+            return Folded::Done;
+        }
+        if map.target_end().is_none_or(|end| offset >= end) {
+            return Folded::Later;
+        }
+        if let Some(s) = map.source_of(offset) {
+            self.digest.add(s, content, timestamp);
+        }
+        self.next = offset + 1;
+        Folded::Done
+    }
+
+    /// Records the map this was folded through (before saving).
+    pub fn seal(&mut self, map: &PartitionMap) {
+        self.map = runs_digest(map, self.from, self.next);
+    }
+
+    /// Whether this covers the target from the first copy on, folded through `map` as it is.
+    pub fn valid_for(&self, map: &PartitionMap) -> bool {
+        map.runs.first().is_some_and(|r| self.from <= r[1])
+            && self.map == runs_digest(map, self.from, self.next)
+    }
+}
+
+/// A digest of the runs of `map` over target offsets `[from, next)`.
+fn runs_digest(map: &PartitionMap, from: i64, next: i64) -> u64 {
+    let mut h = splitmix(from as u64 ^ splitmix(next as u64));
+    for &[s, t, len] in &map.runs {
+        let (a, b) = (t.max(from), (t + len).min(next));
+        if a < b {
+            for v in [s + (a - t), a, b - a] {
+                h = splitmix(h ^ v as u64);
+            }
+        }
+    }
+    h
+}
+
 /// The source offsets of block `n`: `[start, end)`.
 pub fn block_range(n: i64) -> (i64, i64) {
     (n * BLOCK, (n + 1) * BLOCK)
@@ -149,5 +220,34 @@ mod tests {
         let target = digest(&[(0, 1, Some(99)), (1, 2, Some(10)), (BLOCK, 3, Some(11))]);
         assert_eq!(source.unmatched(&target, true), vec![0]);
         assert_eq!(source.unmatched(&target, false), Vec::<i64>::new());
+    }
+
+    #[test]
+    fn a_target_read_folds_what_the_map_reaches_and_knows_the_map_it_used() {
+        let mut map = PartitionMap::default();
+        for s in 0..10 {
+            map.record(s, s + 5); // copies at target 5..15
+        }
+        let mut read = TargetRead::new(3);
+        assert_eq!(read.fold(&map, 3, 99, None), Folded::Done, "a record before the copies is none");
+        for t in 5..15 {
+            assert_eq!(read.fold(&map, t, t as u64, Some(t)), Folded::Done);
+        }
+        assert_eq!(read.fold(&map, 15, 0, None), Folded::Later, "not acknowledged yet");
+        assert_eq!(read.next, 15);
+        let copies = digest(&(0..10).map(|s| (s, s as u64 + 5, Some(s + 5))).collect::<Vec<_>>());
+        assert_eq!(copies.unmatched(&read.digest, true), Vec::<i64>::new());
+
+        read.seal(&map);
+        assert!(read.valid_for(&map));
+        let mut longer = map.clone();
+        longer.record(10, 15);
+        assert!(read.valid_for(&longer), "copies after what was read change nothing");
+        let mut edited = PartitionMap::default();
+        for s in 0..10 {
+            edited.record(s, s + 6);
+        }
+        assert!(!read.valid_for(&edited));
+        assert!(!TargetRead { from: 6, ..read.clone() }.valid_for(&map), "it must cover the first copy");
     }
 }

@@ -12,6 +12,7 @@
 
 pub mod digest;
 mod exact;
+mod follow;
 pub(crate) mod reconcile;
 mod verify;
 
@@ -67,7 +68,7 @@ pub async fn run(ctx: &Context, h: &StepHandle) -> StepResult {
     if recovered > 0 {
         h.warn(StepWarning::RecoveredRecords { records: recovered });
     }
-    save(h, &state)?;
+    save(h, &mut state)?;
 
     let starts: BTreeMap<i32, Option<i64>> =
         partitions.iter().map(|p| (p.partition, state.partitions[&p.partition].next)).collect();
@@ -80,6 +81,8 @@ pub async fn run(ctx: &Context, h: &StepHandle) -> StepResult {
         outage_limit: ctx.options.connect_timeout,
         ..CopyOptions::default()
     };
+    // Verify's read of the target, behind the producer (see `follow`).
+    let mut follow = follow::Follow::start(target, &topic, &partitions, &mut state).await;
     let mut pipe = CopyPipe::start(source, target, &topic, &starts, options).map_err(kafka_error)?;
     let started = Instant::now();
     let copied_before = state.copied();
@@ -97,6 +100,7 @@ pub async fn run(ctx: &Context, h: &StepHandle) -> StepResult {
                     state.partitions.entry(d.partition).or_default().record(d.source_offset, d.target_offset);
                     state.digests.entry(d.partition).or_default().add(d.source_offset, d.content, d.timestamp);
                 }
+                follow.catch_up(&mut state);
                 state.bytes += progress.bytes;
                 lag = progress.lag.or(lag);
                 awaiting = progress.awaiting;
@@ -106,14 +110,15 @@ pub async fn run(ctx: &Context, h: &StepHandle) -> StepResult {
                 let all_at_end = partitions.iter().all(|p| progress.at_end.contains(&p.partition));
                 if all_at_end && progress.awaiting == 0 && !state.caught_up {
                     state.caught_up = true;
-                    save(h, &state)?;
+                    save(h, &mut state)?;
                 }
                 if last_save.elapsed() >= Duration::from_secs(1) {
                     last_save = Instant::now();
-                    save(h, &state)?;
+                    save(h, &mut state)?;
                     report(h, &state, copied_before, started, lag, awaiting);
                 }
             }
+            seen = follow.next(), if follow.active() => follow.take(&mut state, seen),
             _ = tick.tick() => {
                 if !cutover_signalled && h.checkpoint.status(StepKind::Cutover.as_str()) == Some(StepStatus::Done) {
                     cutover_signalled = true;
@@ -137,7 +142,12 @@ pub async fn run(ctx: &Context, h: &StepHandle) -> StepResult {
         }
     }
     let end = pipe.join().await;
-    save(h, &state)?;
+    if matches!(end, Ok(CopyEnd::Finished)) {
+        // Only the tail is left to read: records acknowledged last.
+        follow.finish(&mut state).await;
+    }
+    follow.stop();
+    save(h, &mut state)?;
     report(h, &state, copied_before, started, lag, awaiting);
     let end = end.map_err(kafka_error)?;
     match end {
@@ -176,7 +186,12 @@ fn compression_for(
     chosen
 }
 
-fn save(h: &StepHandle, state: &CopyState) -> Result<(), StepError> {
+fn save(h: &StepHandle, state: &mut CopyState) -> Result<(), StepError> {
+    for (p, read) in state.target_read.iter_mut() {
+        if let Some(map) = state.partitions.get(p) {
+            read.seal(map);
+        }
+    }
     h.save_outputs(crate::outputs::copy_value(state))
 }
 

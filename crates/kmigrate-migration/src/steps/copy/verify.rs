@@ -24,7 +24,7 @@ use kmigrate_kafka::{Cluster, Fields, TopicPartition, timestamp_kept};
 use tokio::sync::mpsc;
 
 use super::super::context::{Context, kafka_error};
-use super::digest::{PartitionDigest, block_range};
+use super::digest::{PartitionDigest, TargetRead, block_range};
 use super::{SCAN_IDLE, kept_fields};
 use crate::executor::{StepError, StepHandle};
 use crate::facts::{CopiesVerified, Late};
@@ -100,9 +100,12 @@ pub async fn verify(ctx: &Context, h: &StepHandle) -> Result<CopyCheck, StepErro
                 let map = &state.partitions[&p.partition];
                 let starts = (source_starts[p], target_starts[p]);
                 let digest = state.digests.get(&p.partition).filter(|d| d.records() == map.copied());
+                let read = state.target_read.get(&p.partition).filter(|r| r.valid_for(map));
                 async move {
                     let c = match digest {
-                        Some(digest) => check_digests(source, target, p, map, digest, starts, fields).await?,
+                        Some(digest) => {
+                            check_digests(source, target, p, map, (digest, read), starts, fields).await?
+                        }
                         None => compare(source, target, p, map, (i64::MIN, i64::MAX), starts, fields).await?,
                     };
                     Ok::<_, StepError>((p, digest.is_some(), c))
@@ -186,23 +189,28 @@ async fn late_records(
 
 /// Reads the target's copies of one partition, folds them into blocks as the copy did, and
 /// compares the blocks with the copy's digests; blocks that differ are compared record by record
-/// with the source ([`compare`]), which names the first difference.
+/// with the source ([`compare`]), which names the first difference. What the copy's reader of the
+/// target already read and folded (`read`, see `copy::follow`) is not read again.
 async fn check_digests(
     source: &Cluster,
     target: &Cluster,
     p: &TopicPartition,
     map: &PartitionMap,
-    recorded: &PartitionDigest,
+    (recorded, read): (&PartitionDigest, Option<&TargetRead>),
     starts: (i64, i64),
     fields: Fields,
 ) -> Result<Compared, StepError> {
     let (Some(first_target), Some(target_end)) = (map.runs.first().map(|r| r[1]), map.target_end()) else {
         return Ok(Compared::default());
     };
-    let found = std::sync::Arc::new(std::sync::Mutex::new(PartitionDigest::default()));
+    let (from, folded) = match read {
+        Some(r) => (r.next.max(starts.1), r.digest.clone()),
+        None => (first_target.max(starts.1), PartitionDigest::default()),
+    };
+    let found = std::sync::Arc::new(std::sync::Mutex::new(folded));
     let (fold, copies) = (found.clone(), map.clone());
     target
-        .scan_partition(p, first_target.max(starts.1), Some(target_end), SCAN_IDLE, move |r| {
+        .scan_partition(p, from, Some(target_end), SCAN_IDLE, move |r| {
             if let Some(s) = copies.source_of(r.offset) {
                 fold.lock().expect("digest lock").add(s, r.digest(), r.timestamp);
             }
