@@ -107,46 +107,16 @@ echo "bench-copy: logs and results in $out" >&2
 results="$out/results.tsv"
 : >"$results"
 
+bench=bench-copy
+# shellcheck source=scripts/bench-lib.sh
+source "$root/scripts/bench-lib.sh"
 pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-}
-trap cleanup EXIT
-
-free_port() {
-  local p
-  while :; do
-    p=$((20000 + RANDOM % 30000))
-    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
-  done
-}
+trap bench_cleanup EXIT
 
 # start_broker NAME: starts a broker of kind $BROKER; sets broker_pid (the process to stop),
 # broker_cpu_pid (the process whose CPU is the broker's: the JVM for Kafka) and broker_addr.
 start_broker() {
   if [ "$BROKER" = kafka ]; then start_kafka "$@"; else start_tansu "$@"; fi
-}
-
-start_kafka() {
-  local name=$1 port dir
-  dir="$out/$name"
-  mkdir -p "$dir"
-  port="$(free_port)"
-  "$local_broker" "$port" >"$dir/broker.out" 2>&1 &
-  broker_pid=$!
-  pids+=("$broker_pid")
-  broker_addr="127.0.0.1:$port"
-  for _ in $(seq 1200); do
-    kill -0 "$broker_pid" 2>/dev/null || break
-    if grep -q '^ready' "$dir/broker.out" 2>/dev/null; then
-      broker_cpu_pid="$(pgrep -P "$broker_pid" -f kafka.Kafka | head -1)"
-      [ -n "$broker_cpu_pid" ] && return
-    fi
-    sleep 0.1
-  done
-  echo "bench-copy: Kafka $name did not start; see $dir/broker.out" >&2
-  exit 1
 }
 
 # start_tansu NAME: a memory-engine tansu. A free port can be taken before tansu binds it: then it
@@ -179,21 +149,7 @@ start_tansu() {
   exit 1
 }
 
-stop_broker() {
-  kill "$1" 2>/dev/null || true
-  wait "$1" 2>/dev/null || true
-}
-
-# cpu_ticks PID: utime + stime (+ waited-for children) in clock ticks.
-cpu_ticks() {
-  local stat
-  read -r stat <"/proc/$1/stat"
-  stat="${stat##*) }" # fields from 3 on
-  # shellcheck disable=SC2086
-  set -- $stat
-  echo $((${12} + ${13} + ${14} + ${15}))
-}
-hz="$(getconf CLK_TCK)"
+stop_broker() { stop "$1"; }
 
 # time_field FILE NAME: a field of /usr/bin/time -v's report.
 time_field() { awk -F': ' -v k="$2" '$1 ~ k {print $2}' "$1" | tr -d '\t '; }
@@ -347,10 +303,6 @@ echo "Every run ($(nproc) cores; $broker_desc; kcat with $kcat_version):"
 } | column -t -s $'\t'
 
 # Medians per contender (1M-record runs).
-median() { sort -g | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
-stat_of() { # stat_of PREFIX COLUMN-EXPR
-  awk -F'\t' -v p="$1" "\$1 ~ \"^\" p \"(-[0-9]+)?\$\" {print $2}" "$results" | median
-}
 rate() { stat_of "$1" '$2 / $3'; }
 cpum() { stat_of "$1" '$4 * 1e6 / $2'; }
 rssm() { stat_of "$1" '$6 / 1024'; }
