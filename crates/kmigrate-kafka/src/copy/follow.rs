@@ -54,7 +54,10 @@ impl Follower {
                 // while the copy runs), or this long (what the tail can add at the copy's end).
                 ("fetch.min.bytes", (1 << 20).to_string()),
                 ("fetch.wait.max.ms", "100".to_string()),
-                ("max.partition.fetch.bytes", (4 << 20).to_string()),
+                // Answers of a few megabytes stay below glibc's mmap threshold (see the copy's
+                // `clients::Sizes`): the memory is reused, not mapped and zeroed per fetch.
+                ("max.partition.fetch.bytes", (1 << 20).to_string()),
+                ("fetch.max.bytes", (4 << 20).to_string()),
                 ("fetch.queue.backoff.ms", "10".to_string()),
                 ("queued.max.messages.kbytes", (8 * 1024).to_string()),
                 ("check.crcs", "false".to_string()),
