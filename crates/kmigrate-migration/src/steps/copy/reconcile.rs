@@ -7,17 +7,15 @@
 //! offsets, and reconciliation must go on reading until it has matched or ruled out the target's
 //! tail, whatever the gaps.
 
-use std::collections::VecDeque;
-
-use kmigrate_kafka::{Cluster, Fields, RecordData, TopicPartition};
+use kmigrate_kafka::{Cluster, Fields, RecordData, RecordStream, TopicPartition};
 
 use super::super::context::kafka_error;
 use super::SCAN_IDLE;
 use crate::executor::StepError;
 use crate::offset_map::PartitionMap;
 
-/// Records read at once from each side, and their key + value bytes (records can be as large as
-/// the topic allows).
+/// Records read at once by [`read_chunk`], and their key + value bytes (records can be as large
+/// as the topic allows).
 const RECONCILE_CHUNK: usize = 2_000;
 const RECONCILE_CHUNK_BYTES: usize = 64 << 20;
 
@@ -41,8 +39,15 @@ pub(crate) async fn read_chunk(
     Ok(rx.into_iter().collect())
 }
 
+/// Records each side's reader holds ahead of the match (records can be as large as the topic
+/// allows: a few batches of them, not a whole chunk).
+const RECONCILE_AHEAD: usize = 64;
+
 /// Finds the records of `p` that the target holds after the last recorded copy and that are
 /// copies of the source records from `entry.next` on; records them. Returns how many.
+///
+/// Each side is one stream (one consumer reading ahead), not a consumer per chunk: a copy killed
+/// with a full producer buffer leaves tens of thousands of records to match.
 pub(super) async fn reconcile(
     source: &Cluster,
     target: &Cluster,
@@ -54,37 +59,32 @@ pub(super) async fn reconcile(
         Some(t) => t,
         None => target.earliest_offsets(std::slice::from_ref(p)).await.map_err(kafka_error)?[p],
     };
-    let mut source_next = match entry.next {
+    let source_from = match entry.next {
         Some(n) => n,
         None => source.earliest_offsets(std::slice::from_ref(p)).await.map_err(kafka_error)?[p],
     };
-    let mut expected: VecDeque<RecordData> = VecDeque::new();
-    let mut source_done = false;
+    let mut on_target = target.stream_partition(p, target_from, RECONCILE_AHEAD, SCAN_IDLE);
+    // The source is read only once the target holds something after the last recorded copy.
+    let mut on_source: Option<RecordStream> = None;
+    // The next source record a copy on the target would match.
+    let mut want: Option<RecordData> = None;
     let mut found = 0;
-    let mut target_next = target_from;
-    loop {
-        let chunk = read_chunk(target, p, target_next).await?;
-        let Some(last) = chunk.last() else { break };
-        target_next = last.offset + 1;
-        for record in chunk {
-            if expected.is_empty() && !source_done {
-                let more = read_chunk(source, p, source_next).await?;
-                source_done = more.is_empty();
-                if let Some(l) = more.last() {
-                    source_next = l.offset + 1;
-                }
-                expected.extend(more);
+    while let Some(record) = on_target.next().await.map_err(kafka_error)? {
+        if want.is_none() {
+            let stream = on_source
+                .get_or_insert_with(|| source.stream_partition(p, source_from, RECONCILE_AHEAD, SCAN_IDLE));
+            want = stream.next().await.map_err(kafka_error)?;
+        }
+        match &want {
+            Some(w) if w.same_content(&record, fields) => {
+                entry.record(w.offset, record.offset);
+                want = None;
+                found += 1;
             }
-            match expected.front() {
-                Some(want) if want.same_content(&record, fields) => {
-                    entry.record(want.offset, record.offset);
-                    expected.pop_front();
-                    found += 1;
-                }
-                // A record producers wrote to the target.
-                Some(_) => {}
-                None => return Ok(found),
-            }
+            // A record producers wrote to the target.
+            Some(_) => {}
+            // Every source record from the checkpoint on is matched.
+            None => return Ok(found),
         }
     }
     Ok(found)
