@@ -82,7 +82,7 @@ pub enum StepSummary {
         /// A strict group of a MirrorMaker 2 plan: where MirrorMaker's checkpoints would have
         /// started it, per partition, beside kmigrate's start.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        mirrormaker2: Option<Vec<crate::steps::mm2_translation::Mm2Start>>,
+        mirrormaker2: Option<Vec<crate::outputs::Mm2Start>>,
     },
     /// `verify`: what was checked, each found as it should be.
     Verify { checked: Vec<Checked> },
@@ -159,12 +159,13 @@ pub enum Applied {
 }
 
 impl Applied {
-    /// The word recorded in the step's outputs (`applied`).
-    pub fn as_str(&self) -> &'static str {
+    /// As recorded in the step's outputs (`applied`).
+    pub fn recorded(&self) -> crate::outputs::AppliedTo {
+        use crate::outputs::AppliedTo;
         match self {
-            Applied::Committed => "committed",
-            Applied::Exported { .. } => "exported",
-            Applied::AlreadyCommitted | Applied::ExportUnchanged { .. } => "unchanged",
+            Applied::Committed => AppliedTo::Committed,
+            Applied::Exported { .. } => AppliedTo::Exported,
+            Applied::AlreadyCommitted | Applied::ExportUnchanged { .. } => AppliedTo::Unchanged,
         }
     }
 }

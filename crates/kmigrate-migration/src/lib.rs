@@ -36,8 +36,7 @@ pub use facts::{
     ProgressDetail, RecordedSummary, StepSummary, StepWarning, TopicDone, WaitReason,
 };
 pub use kmigrate_executor::{NullReporter, Reporter, RunnerFactory, StepRunner};
-pub use outputs::{OutputsError, load as load_state};
-pub use steps::mm2_translation::Mm2Start;
+pub use outputs::{Mm2Start, OutputsError, load as load_state};
 pub use steps::{ConnectConfig, Context, KafkaSteps, RunOptions, cluster_configs, connect_config};
 /// The offset files (`kafka-consumer-groups --reset-offsets --from-file` CSV) and MirrorMaker 2's
 /// starts, for the CLI (`offsets translate`, the words of an `offsets:` step).

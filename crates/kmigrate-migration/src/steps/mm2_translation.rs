@@ -12,31 +12,10 @@ use std::time::Duration;
 use kmigrate_connect::checkpoint::{self, Checkpoint};
 use kmigrate_connect::mm2;
 use kmigrate_kafka::{Cluster, TopicPartition};
-use serde::{Deserialize, Serialize};
 
 use super::context::kafka_error;
-use super::offsets::Decided;
 use crate::executor::StepError;
-
-/// One partition: kmigrate's start and MirrorMaker's.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Mm2Start {
-    pub topic: String,
-    pub partition: i32,
-    /// The group's committed offset on the source that MirrorMaker translated.
-    pub upstream: i64,
-    /// Where MirrorMaker's checkpoint would start the group on the target.
-    pub mirrormaker: i64,
-    /// Where kmigrate starts it (`None`: left uncommitted).
-    pub kmigrate: Option<i64>,
-}
-
-impl Mm2Start {
-    /// Records MirrorMaker's start would skip (> 0) or read again (< 0), against kmigrate's.
-    pub fn difference(&self) -> Option<i64> {
-        Some(self.mirrormaker - self.kmigrate?)
-    }
-}
+use crate::outputs::{Decided, Mm2Start};
 
 /// The latest checkpoint of `group` for every partition, read from the target; empty when the
 /// checkpoint topic does not exist (yet).

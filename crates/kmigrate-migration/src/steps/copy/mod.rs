@@ -161,7 +161,7 @@ pub async fn run(ctx: &Context, h: &StepHandle) -> StepResult {
                 partitions: state.partitions.len(),
                 this_run: (this_run > 0).then_some(CopyRun { records: this_run, seconds: secs, compression }),
             };
-            Ok(StepOutcome::Done { summary, outputs: crate::outputs::copy_value(&state) })
+            Ok(StepOutcome::Done { summary, outputs: crate::outputs::value(&state) })
         }
     }
 }
@@ -192,7 +192,7 @@ fn save(h: &StepHandle, state: &mut CopyState) -> Result<(), StepError> {
             read.seal(map);
         }
     }
-    h.save_outputs(crate::outputs::copy_value(state))
+    h.save_outputs(crate::outputs::value(state))
 }
 
 /// Progress of the copy: records and bytes so far, rates of this run, the records the source
