@@ -9,8 +9,9 @@
 //!
 //! Its public API is what this root exports and its rule and data modules (`facts`, `outputs`,
 //! `preview`, `translate`, `strategy`, `compression`, `replan`, `offset_map`, `rules`); `executor`
-//! names the executor's generic types for a migration's facts. `steps` is public for tests and
-//! benchmarks; the CLI uses what the root re-exports of it.
+//! names the executor's generic types for a migration's facts. `steps` is private: what the CLI
+//! needs of it (the runner, its options, the offset files, MirrorMaker 2's checkpoints) is
+//! re-exported here.
 
 pub mod apply;
 pub mod compression;
@@ -21,7 +22,7 @@ pub mod outputs;
 pub mod preview;
 pub mod replan;
 pub mod rules;
-pub mod steps;
+mod steps;
 pub mod strategy;
 pub mod translate;
 

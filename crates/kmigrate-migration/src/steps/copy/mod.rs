@@ -32,7 +32,7 @@ use crate::offset_map::PartitionMap;
 pub use crate::outputs::CopyState;
 pub use exact::{Exact, copies_of, exact_from, exact_offsets};
 use reconcile::reconcile;
-pub use verify::{CopyCheck, verify};
+pub use verify::verify;
 
 /// Partitions reconciled at once (each holds a short-lived consumer while it reads).
 const RECONCILE_PARALLEL: usize = 8;
