@@ -10,7 +10,7 @@
 //! Its public API is what this root exports and its rule and data modules (`facts`, `outputs`,
 //! `preview`, `translate`, `strategy`, `compression`, `replan`, `offset_map`, `rules`); `executor`
 //! names the executor's generic types for a migration's facts. `steps` is private: what the CLI
-//! needs of it (the runner, its options, the offset files, MirrorMaker 2's checkpoints) is
+//! needs of it (the runner, its options, the offset files) is
 //! re-exported here.
 
 pub mod apply;
@@ -38,7 +38,7 @@ pub use facts::{
 };
 pub use kmigrate_executor::{NullReporter, Reporter, RunnerFactory, StepRunner};
 pub use outputs::{Mm2Start, OutputsError, load as load_state};
+/// The offset files (`kafka-consumer-groups --reset-offsets --from-file` CSV), for the CLI
+/// (`offsets translate`).
+pub use steps::export;
 pub use steps::{ConnectConfig, Context, KafkaSteps, RunOptions, cluster_configs, connect_config};
-/// The offset files (`kafka-consumer-groups --reset-offsets --from-file` CSV) and MirrorMaker 2's
-/// starts, for the CLI (`offsets translate`, the words of an `offsets:` step).
-pub use steps::{export, mm2_translation};
