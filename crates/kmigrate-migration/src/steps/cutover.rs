@@ -17,7 +17,8 @@ use chrono::{DateTime, FixedOffset, TimeZone, Utc};
 use kmigrate_kafka::TopicPartition;
 use kmigrate_plan::CutoverMode;
 
-use super::context::{Context, kafka_error};
+use super::context::Context;
+use super::errors::kafka_error;
 use super::wait::Deadline;
 use crate::executor::{StepError, StepHandle, StepOutcome, StepResult};
 use crate::facts::{CutoverSource, PauseReason, ProgressDetail, StepSummary, StepWarning, WaitReason};

@@ -3,7 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use super::context::{Context, kafka_error};
+use super::context::Context;
+use super::errors::kafka_error;
 use super::groups;
 use super::wait::Deadline;
 use crate::executor::{StepHandle, StepOutcome, StepResult};

@@ -3,7 +3,8 @@
 
 use kmigrate_plan::TopicSelector;
 
-use super::context::{Context, kafka_error};
+use super::context::Context;
+use super::errors::kafka_error;
 use crate::executor::{StepError, StepHandle, StepOutcome, StepResult};
 use crate::facts::{StepSummary, StepWarning};
 use crate::outputs::{self, ExpandOutputs};

@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 use kmigrate_kafka::TopicPartition;
 use kmigrate_plan::{GroupSpec, OffsetStore};
 
-use super::context::{Context, kafka_error};
+use super::context::Context;
+use super::errors::kafka_error;
 use crate::executor::{StepError, StepHandle};
 
 /// The plan's group entry for the step's subject.

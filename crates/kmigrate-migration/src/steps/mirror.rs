@@ -19,8 +19,9 @@ use kmigrate_dag::StepKind;
 use kmigrate_kafka::TopicPartition;
 use kmigrate_plan::Plan;
 
-use super::context::{ConnectConfig, Context, kafka_error};
+use super::context::{ConnectConfig, Context};
 use super::copy::reconcile::read_chunk;
+use super::errors::kafka_error;
 use crate::executor::StepStatus;
 use crate::executor::{StepError, StepHandle, StepOutcome, StepResult};
 use crate::facts::{PauseReason, ProgressDetail, StepSummary, StepWarning, WaitReason};

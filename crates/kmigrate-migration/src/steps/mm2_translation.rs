@@ -13,7 +13,7 @@ use kmigrate_connect::checkpoint::{self, Checkpoint};
 use kmigrate_connect::mm2;
 use kmigrate_kafka::{Cluster, TopicPartition};
 
-use super::context::kafka_error;
+use super::errors::kafka_error;
 use crate::executor::StepError;
 use crate::outputs::{Decided, Mm2Start};
 
@@ -80,7 +80,7 @@ pub fn compare(decided: &Decided, checkpoints: &BTreeMap<TopicPartition, Checkpo
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::steps::offsets::PartitionDecision;
+    use crate::outputs::PartitionDecision;
     use crate::strategy::Rule;
 
     #[test]

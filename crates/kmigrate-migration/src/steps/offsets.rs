@@ -14,8 +14,9 @@ use kmigrate_kafka::{Cluster, Membership, PartitionTimestamps, TimeOffset, Topic
 use kmigrate_plan::{GroupSpec, OffsetStore, Plan};
 use serde_json::json;
 
-use super::context::{Context, kafka_error};
+use super::context::Context;
 use super::copy::{self, Exact};
+use super::errors::kafka_error;
 use super::{export, groups};
 use crate::executor::{StepError, StepHandle, StepOutcome, StepResult};
 use crate::facts::{Applied, StepSummary, StepWarning};

@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 
 use kmigrate_plan::OffsetStore;
 
-use super::context::{Context, kafka_error};
+use super::context::Context;
+use super::errors::kafka_error;
 use crate::executor::{StepError, StepHandle, StepOutcome, StepResult};
 use crate::facts::{ClusterSeen, StepSummary, StepWarning};
 use crate::outputs::{self, ClusterOutputs, PreflightOutputs};

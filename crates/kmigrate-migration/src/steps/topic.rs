@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 
 use kmigrate_kafka::{ConfigChange, Error as KafkaError, NewTopicSpec};
 
-use super::context::{Context, kafka_error};
+use super::context::Context;
+use super::errors::kafka_error;
 use crate::executor::{StepError, StepHandle, StepOutcome, StepResult};
 use crate::facts::{StepSummary, StepWarning, TopicDone};
 use crate::outputs::{self, TopicOutputs};

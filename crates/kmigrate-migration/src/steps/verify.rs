@@ -5,7 +5,8 @@
 use kmigrate_kafka::TopicPartition;
 use kmigrate_plan::{Loss, OffsetStore};
 
-use super::context::{Context, kafka_error};
+use super::context::Context;
+use super::errors::kafka_error;
 use super::{copy, export};
 use crate::executor::{StepError, StepHandle, StepOutcome, StepResult};
 use crate::facts::{Checked, StepSummary, StepWarning};

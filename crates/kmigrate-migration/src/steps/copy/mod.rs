@@ -23,7 +23,8 @@ use futures::{StreamExt, TryStreamExt};
 use kmigrate_dag::StepKind;
 use kmigrate_kafka::{Cluster, CopyEnd, CopyOptions, CopyPipe, Fields, TopicConfig};
 
-use super::context::{Context, kafka_error};
+use super::context::Context;
+use super::errors::kafka_error;
 use crate::compression::{CopyCompression, copy_compression};
 use crate::executor::StepStatus;
 use crate::executor::{StepError, StepHandle, StepOutcome, StepResult};

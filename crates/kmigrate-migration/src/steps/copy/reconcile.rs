@@ -11,7 +11,7 @@ use std::collections::VecDeque;
 
 use kmigrate_kafka::{Cluster, Fields, RecordData, TopicPartition};
 
-use super::super::context::kafka_error;
+use super::super::errors::kafka_error;
 use super::SCAN_IDLE;
 use crate::executor::StepError;
 use crate::offset_map::PartitionMap;
