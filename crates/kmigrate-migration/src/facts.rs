@@ -258,7 +258,7 @@ pub enum PauseReason {
     SourceNotIdle { idle_ms: u64 },
     /// `connectors`: MirrorMaker 2's tasks have not all started on Kafka Connect at `url` when
     /// `--wait-timeout` passed (the connectors are submitted); `waiting` says how each stands.
-    MirrorTasksNotRunning { url: String, waiting: Vec<String> },
+    MirrorTasksNotRunning { url: String, waiting: Vec<ConnectorWaiting> },
     /// `drain:<g>`: the group still lags on the source when `--wait-timeout` passed.
     GroupLagging {
         group: String,
@@ -278,7 +278,17 @@ pub enum WaitReason {
     /// These copies have not caught up with the source yet (before the cutover gate).
     CopiesCatchingUp { copies: Vec<String> },
     /// MirrorMaker 2's tasks have not all started on Kafka Connect at `url`.
-    MirrorTasks { url: String, waiting: Vec<String> },
+    MirrorTasks { url: String, waiting: Vec<ConnectorWaiting> },
+}
+
+/// A MirrorMaker 2 connector that does not run yet, as Kafka Connect reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectorWaiting {
+    pub name: String,
+    /// The connector's state (`UNASSIGNED`, `PAUSED`, ...); `None`: Kafka Connect does not list
+    /// it yet.
+    #[serde(default)]
+    pub state: Option<String>,
 }
 
 /// What a progress report counts, beyond `done` / `total`.

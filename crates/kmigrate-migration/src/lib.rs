@@ -33,8 +33,8 @@ pub use executor::{
     StepState, StepStatus, StopSignal, WalkOptions, WalkSummary,
 };
 pub use facts::{
-    Applied, Checked, ClusterSeen, CopiesVerified, CopyRun, CutoverSource, Late, Migration, PauseReason,
-    ProgressDetail, RecordedSummary, StepSummary, StepWarning, TopicDone, WaitReason,
+    Applied, Checked, ClusterSeen, ConnectorWaiting, CopiesVerified, CopyRun, CutoverSource, Late, Migration,
+    PauseReason, ProgressDetail, RecordedSummary, StepSummary, StepWarning, TopicDone, WaitReason,
 };
 pub use kmigrate_executor::{NullReporter, Reporter, RunnerFactory, StepRunner};
 pub use outputs::{Mm2Start, OutputsError, load as load_state};

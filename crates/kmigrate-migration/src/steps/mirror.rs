@@ -24,7 +24,7 @@ use super::copy::reconcile::read_chunk;
 use super::errors::kafka_error;
 use crate::executor::StepStatus;
 use crate::executor::{StepError, StepHandle, StepOutcome, StepResult};
-use crate::facts::{PauseReason, ProgressDetail, StepSummary, StepWarning, WaitReason};
+use crate::facts::{ConnectorWaiting, PauseReason, ProgressDetail, StepSummary, StepWarning, WaitReason};
 use crate::outputs::{self, ConnectorsOutputs, MirrorState, StopMirrorOutputs};
 
 /// The connectors for `topics`, from resolved configurations (apply).
@@ -118,8 +118,10 @@ pub async fn connectors(ctx: &Context, h: &StepHandle) -> StepResult {
                 Some(s) if s.running() => {}
                 // The checkpoint connector has no task while no plan group has offsets on the source.
                 Some(s) if name != &names[0] && s.connector.state == "RUNNING" => {}
-                Some(s) => waiting.push(format!("{name} is {}", s.connector.state)),
-                None => waiting.push(format!("{name} is not listed yet")),
+                Some(s) => {
+                    waiting.push(ConnectorWaiting { name: name.clone(), state: Some(s.connector.state) })
+                }
+                None => waiting.push(ConnectorWaiting { name: name.clone(), state: None }),
             }
         }
         if waiting.is_empty() {
