@@ -14,11 +14,11 @@ use super::model::*;
 use super::read::{BYTES_SAMPLE, Live};
 use crate::compression::{CopyCompression, copy_compression};
 use crate::executor::StepStatus;
+use crate::rules::groups::topics_read;
 use crate::rules::topic::{TopicChange, change, desired, spec_for};
 use crate::steps::concrete_topics;
 use crate::steps::copy::{CopyState, exact_from};
 use crate::steps::export;
-use crate::steps::groups::topics_read;
 use crate::steps::offsets::{Facts, decide_partitions, read_from_file, rule_for_group, unusable_timestamps};
 use crate::strategy::{Rule, TimeAnswer};
 
