@@ -71,8 +71,18 @@ fn outputs(h: &StepHandle) -> serde_json::Value {
                 "partitions": partitions,
             }})
         }
-        StepKind::Cutover => json!({ "time": "2026-11-25T02:00:00+08:00" }),
-        StepKind::Topic => json!({ "created": true, "partitions": 3 }),
+        StepKind::Cutover => json!({
+            "time": "2026-11-25T02:00:00+08:00",
+            "time_ms": 1_795_543_200_000_i64,
+            "source": { "kind": "plan_at" },
+            "newest_source_record_ms": null,
+            "margin_ms": 0,
+        }),
+        StepKind::Topic => json!({
+            "source_partitions": 3,
+            "desired": { "partitions": 3, "configs": {} },
+            "change": { "action": "create", "partitions": 3, "configs": {} },
+        }),
         _ => serde_json::Value::Null,
     }
 }

@@ -120,7 +120,7 @@ fn forget_run_facts(state: &mut State) -> Result<bool, OutputsError> {
             let mut copy = crate::outputs::copy_in(id, &st.outputs)?;
             if copy.caught_up {
                 copy.caught_up = false;
-                st.outputs = crate::outputs::copy_value(&copy);
+                st.outputs = crate::outputs::value(&copy);
                 changed = true;
             }
         }

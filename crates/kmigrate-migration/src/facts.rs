@@ -82,7 +82,7 @@ pub enum StepSummary {
         /// A strict group of a MirrorMaker 2 plan: where MirrorMaker's checkpoints would have
         /// started it, per partition, beside kmigrate's start.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        mirrormaker2: Option<Vec<crate::steps::mm2_translation::Mm2Start>>,
+        mirrormaker2: Option<Vec<crate::outputs::Mm2Start>>,
     },
     /// `verify`: what was checked, each found as it should be.
     Verify { checked: Vec<Checked> },
@@ -159,12 +159,13 @@ pub enum Applied {
 }
 
 impl Applied {
-    /// The word recorded in the step's outputs (`applied`).
-    pub fn as_str(&self) -> &'static str {
+    /// As recorded in the step's outputs (`applied`).
+    pub fn recorded(&self) -> crate::outputs::AppliedTo {
+        use crate::outputs::AppliedTo;
         match self {
-            Applied::Committed => "committed",
-            Applied::Exported { .. } => "exported",
-            Applied::AlreadyCommitted | Applied::ExportUnchanged { .. } => "unchanged",
+            Applied::Committed => AppliedTo::Committed,
+            Applied::Exported { .. } => AppliedTo::Exported,
+            Applied::AlreadyCommitted | Applied::ExportUnchanged { .. } => AppliedTo::Unchanged,
         }
     }
 }
@@ -257,7 +258,7 @@ pub enum PauseReason {
     SourceNotIdle { idle_ms: u64 },
     /// `connectors`: MirrorMaker 2's tasks have not all started on Kafka Connect at `url` when
     /// `--wait-timeout` passed (the connectors are submitted); `waiting` says how each stands.
-    MirrorTasksNotRunning { url: String, waiting: Vec<String> },
+    MirrorTasksNotRunning { url: String, waiting: Vec<ConnectorWaiting> },
     /// `drain:<g>`: the group still lags on the source when `--wait-timeout` passed.
     GroupLagging {
         group: String,
@@ -277,7 +278,17 @@ pub enum WaitReason {
     /// These copies have not caught up with the source yet (before the cutover gate).
     CopiesCatchingUp { copies: Vec<String> },
     /// MirrorMaker 2's tasks have not all started on Kafka Connect at `url`.
-    MirrorTasks { url: String, waiting: Vec<String> },
+    MirrorTasks { url: String, waiting: Vec<ConnectorWaiting> },
+}
+
+/// A MirrorMaker 2 connector that does not run yet, as Kafka Connect reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectorWaiting {
+    pub name: String,
+    /// The connector's state (`UNASSIGNED`, `PAUSED`, ...); `None`: Kafka Connect does not list
+    /// it yet.
+    #[serde(default)]
+    pub state: Option<String>,
 }
 
 /// What a progress report counts, beyond `done` / `total`.

@@ -9,8 +9,9 @@
 //!
 //! Its public API is what this root exports and its rule and data modules (`facts`, `outputs`,
 //! `preview`, `translate`, `strategy`, `compression`, `replan`, `offset_map`, `rules`); `executor`
-//! names the executor's generic types for a migration's facts. `steps` is public for tests and
-//! benchmarks; the CLI uses what the root re-exports of it.
+//! names the executor's generic types for a migration's facts. `steps` is private: what the CLI
+//! needs of it (the runner, its options, the offset files) is
+//! re-exported here.
 
 pub mod apply;
 pub mod compression;
@@ -21,7 +22,7 @@ pub mod outputs;
 pub mod preview;
 pub mod replan;
 pub mod rules;
-pub mod steps;
+mod steps;
 pub mod strategy;
 pub mod translate;
 
@@ -32,13 +33,12 @@ pub use executor::{
     StepState, StepStatus, StopSignal, WalkOptions, WalkSummary,
 };
 pub use facts::{
-    Applied, Checked, ClusterSeen, CopiesVerified, CopyRun, CutoverSource, Late, Migration, PauseReason,
-    ProgressDetail, RecordedSummary, StepSummary, StepWarning, TopicDone, WaitReason,
+    Applied, Checked, ClusterSeen, ConnectorWaiting, CopiesVerified, CopyRun, CutoverSource, Late, Migration,
+    PauseReason, ProgressDetail, RecordedSummary, StepSummary, StepWarning, TopicDone, WaitReason,
 };
 pub use kmigrate_executor::{NullReporter, Reporter, RunnerFactory, StepRunner};
-pub use outputs::{OutputsError, load as load_state};
-pub use steps::mm2_translation::Mm2Start;
+pub use outputs::{Mm2Start, OutputsError, load as load_state};
+/// The offset files (`kafka-consumer-groups --reset-offsets --from-file` CSV), for the CLI
+/// (`offsets translate`).
+pub use steps::export;
 pub use steps::{ConnectConfig, Context, KafkaSteps, RunOptions, cluster_configs, connect_config};
-/// The offset files (`kafka-consumer-groups --reset-offsets --from-file` CSV) and MirrorMaker 2's
-/// starts, for the CLI (`offsets translate`, the words of an `offsets:` step).
-pub use steps::{export, mm2_translation};

@@ -7,7 +7,9 @@ mod text;
 mod units;
 
 use kmigrate_migration::StateStore;
-use kmigrate_migration::preview::{PlanPreview, PreviewInput, preview, preview_online};
+use kmigrate_migration::preview::{
+    Action, OffsetsAction, PlanPreview, PreviewInput, preview, preview_online,
+};
 
 use crate::args::{OutputFormat, PlanArgs};
 use crate::commands::{InternalError, load_valid_plan, state_dir};
@@ -56,9 +58,12 @@ pub fn run(args: &PlanArgs, printer: &Printer) -> Result<u8, InternalError> {
     };
 
     // What the checkpoint says, in words: a done step's summary, and what an earlier apply left
-    // (the last note).
+    // (the last note); MirrorMaker 2's translation of a group (the first note).
     for step in &mut preview.steps {
         step.done_summary = step.done.as_ref().map(crate::words::recorded);
+        if let Action::Offsets(OffsetsAction { mirrormaker2: Some(m), .. }) = &step.action {
+            step.notes.insert(0, crate::words::mm2::preview(m));
+        }
         if let Some(earlier) = &step.earlier {
             step.notes.push(crate::words::earlier(earlier));
         }

@@ -8,8 +8,8 @@ use chrono::DateTime;
 use kmigrate_migration::compression::copy_compression;
 use kmigrate_migration::strategy::Rule;
 use kmigrate_migration::{
-    Applied, Checked, ClusterSeen, CopiesVerified, CopyRun, CutoverSource, Event, Late, Mm2Start, Outcome,
-    PauseReason, ProgressDetail, StepSummary, StepWarning, TopicDone, WaitReason,
+    Applied, Checked, ClusterSeen, ConnectorWaiting, CopiesVerified, CopyRun, CutoverSource, Event, Late,
+    Mm2Start, Outcome, PauseReason, ProgressDetail, StepSummary, StepWarning, TopicDone, WaitReason,
 };
 use kmigrate_plan::Compression;
 
@@ -241,7 +241,7 @@ fn events() -> Vec<Event> {
             step: "connectors".into(),
             wait: WaitReason::MirrorTasks {
                 url: "http://connect:8083".into(),
-                waiting: vec!["kmigrate-checkpoint is not listed yet".into()],
+                waiting: vec![ConnectorWaiting { name: "kmigrate-checkpoint".into(), state: None }],
             },
         },
         Event::StepProgress {
@@ -434,7 +434,10 @@ fn events() -> Vec<Event> {
             step: "connectors".into(),
             pause: PauseReason::MirrorTasksNotRunning {
                 url: "http://connect:8083".into(),
-                waiting: vec!["kmigrate-source is UNASSIGNED".into()],
+                waiting: vec![ConnectorWaiting {
+                    name: "kmigrate-source".into(),
+                    state: Some("UNASSIGNED".into()),
+                }],
             },
         },
     ]

@@ -119,7 +119,7 @@ pub fn summary(s: &StepSummary) -> String {
             }
             if let Some(starts) = mirrormaker2 {
                 // (The dry run's notes use the same words.)
-                let words = kmigrate_migration::mm2_translation::describe(starts, *partitions);
+                let words = super::mm2::starts(starts, *partitions);
                 line.push_str(&format!("; {words}"));
             }
             line

@@ -4,6 +4,7 @@
 //! sentence is written once.
 
 mod done;
+pub mod mm2;
 mod notices;
 
 use std::time::Duration;

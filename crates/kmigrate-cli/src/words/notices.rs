@@ -2,7 +2,7 @@
 
 use chrono::{TimeZone, Utc};
 use kmigrate_migration::preview::Earlier;
-use kmigrate_migration::{PauseReason, ProgressDetail, StepWarning, WaitReason};
+use kmigrate_migration::{ConnectorWaiting, PauseReason, ProgressDetail, StepWarning, WaitReason};
 
 use super::done::{late_records, left_uncommitted};
 use super::{human_bytes, human_ms};
@@ -25,7 +25,7 @@ pub fn pause(p: &PauseReason) -> String {
             format!("the source topics have not been idle for {} yet", human_ms(*idle_ms))
         }
         PauseReason::MirrorTasksNotRunning { url, waiting } => {
-            format!("MirrorMaker 2's tasks have not all started on {url}: {}", waiting.join(", "))
+            format!("MirrorMaker 2's tasks have not all started on {url}: {}", connectors(waiting))
         }
         PauseReason::GroupLagging { group, lag, partitions } => {
             let worst: Vec<String> = partitions.iter().map(|(p, l)| format!("{p}: {l}")).collect();
@@ -60,7 +60,7 @@ pub fn wait(w: &WaitReason) -> String {
             format!("waiting for {} to catch up with the source before the cutover gate", copies.join(", "))
         }
         WaitReason::MirrorTasks { url, waiting } => {
-            format!("waiting for MirrorMaker 2's tasks to start on {url}: {}", waiting.join(", "))
+            format!("waiting for MirrorMaker 2's tasks to start on {url}: {}", connectors(waiting))
         }
     }
 }
@@ -159,4 +159,16 @@ pub fn earlier(e: &Earlier) -> String {
         Earlier::Waiting => "waiting since an earlier apply; apply continues it".to_string(),
         Earlier::Interrupted => "interrupted in an earlier apply; apply continues it".to_string(),
     }
+}
+
+/// "kmigrate-source is UNASSIGNED, kmigrate-checkpoint is not listed yet"
+fn connectors(waiting: &[ConnectorWaiting]) -> String {
+    let each: Vec<String> = waiting
+        .iter()
+        .map(|c| match &c.state {
+            Some(state) => format!("{} is {state}", c.name),
+            None => format!("{} is not listed yet", c.name),
+        })
+        .collect();
+    each.join(", ")
 }

@@ -14,12 +14,12 @@ use super::model::*;
 use super::read::{BYTES_SAMPLE, Live};
 use crate::compression::{CopyCompression, copy_compression};
 use crate::executor::StepStatus;
+use crate::rules::groups::topics_read;
+use crate::rules::topic::{TopicChange, change, desired, spec_for};
 use crate::steps::concrete_topics;
 use crate::steps::copy::{CopyState, exact_from};
 use crate::steps::export;
-use crate::steps::groups::topics_read;
 use crate::steps::offsets::{Facts, decide_partitions, read_from_file, rule_for_group, unusable_timestamps};
-use crate::steps::topic::{TopicChange, change, desired, spec_for};
 use crate::strategy::{Rule, TimeAnswer};
 
 /// One step's prediction, before the checkpoint is applied to it.
@@ -612,6 +612,7 @@ fn offsets(ctx: &Ctx, group: &GroupSpec) -> Built {
         partitions: Vec::new(),
         resolved_at_apply: None,
         duplicates: None,
+        mirrormaker2: None,
     };
     let mut problems = Vec::new();
     let mut notes = Vec::new();
@@ -627,12 +628,22 @@ fn offsets(ctx: &Ctx, group: &GroupSpec) -> Built {
 
     // MirrorMaker 2's own translation, beside kmigrate's start.
     if let Some(cps) = ctx.live.and_then(|l| l.mm2_checkpoints.get(&group.id)).filter(|c| !c.is_empty()) {
-        notes.push(match saved_decision(input, group) {
-            Some(decided) => {
-                let starts = crate::steps::mm2_translation::compare(&decided, cps);
-                crate::steps::mm2_translation::describe(&starts, decided.partitions.len())
-            }
-            None => crate::steps::mm2_translation::describe_alone(cps),
+        action.mirrormaker2 = Some(match saved_decision(input, group) {
+            Some(decided) => Mm2Preview::Beside {
+                starts: crate::steps::mm2_translation::compare(&decided, cps),
+                partitions: decided.partitions.len(),
+            },
+            None => Mm2Preview::Alone {
+                checkpoints: cps
+                    .iter()
+                    .map(|(p, c)| Mm2Checkpoint {
+                        topic: p.topic.clone(),
+                        partition: p.partition,
+                        upstream: c.upstream,
+                        mirrormaker: c.downstream,
+                    })
+                    .collect(),
+            },
         });
     }
     // Decided by an earlier apply: apply commits (or exports) exactly that, again if need be.

@@ -3,8 +3,8 @@
 //! The preview reads both clusters (never writes: no create, alter or commit), compiles the plan's
 //! DAG with the patterns expanded against the source, and, for every step in DAG order, predicts
 //! its action with the same pure functions the steps use: the topic diff
-//! ([`crate::steps::topic::change`]) and the strategy table ([`crate::strategy`], through
-//! [`crate::steps::offsets::decide_partitions`]). Steps the checkpoint records as done are
+//! ([`crate::rules::topic::change`]) and the strategy table ([`crate::strategy`], through
+//! `steps::offsets::decide_partitions`). Steps the checkpoint records as done are
 //! marked so. Offline, nothing is read from the clusters and cluster-dependent values are shown
 //! as resolved at apply.
 //!

@@ -9,6 +9,7 @@ use serde::Serialize;
 use crate::compression::CopyCompression;
 
 use crate::executor::StepStatus;
+use crate::outputs::Mm2Start;
 
 /// The version of the JSON document. Bump it on incompatible changes.
 pub const FORMAT_VERSION: u32 = 1;
@@ -308,6 +309,30 @@ pub struct OffsetsAction {
     pub resolved_at_apply: Option<String>,
     /// Copied records the group will read again (exact translation), when computed.
     pub duplicates: Option<u64>,
+    /// MirrorMaker 2's own translation of the group, when its checkpoints are on the target (the
+    /// renderer words it as the first of `notes`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mirrormaker2: Option<Mm2Preview>,
+}
+
+/// Where MirrorMaker 2's checkpoints would start a group on the target.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Mm2Preview {
+    /// Beside kmigrate's start, decided by an earlier apply (`partitions`: how many it decided).
+    Beside { starts: Vec<Mm2Start>, partitions: usize },
+    /// Alone: kmigrate's exact start is found at apply, by aligning the logs.
+    Alone { checkpoints: Vec<Mm2Checkpoint> },
+}
+
+/// One partition's checkpoint: the group's source offset MirrorMaker translated and where it
+/// would start the group on the target.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Mm2Checkpoint {
+    pub topic: String,
+    pub partition: i32,
+    pub upstream: i64,
+    pub mirrormaker: i64,
 }
 
 #[derive(Debug, Clone, Serialize)]

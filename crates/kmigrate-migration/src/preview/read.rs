@@ -11,8 +11,8 @@ use kmigrate_plan::{GroupSpec, OffsetStore, TopicSelector};
 
 use super::known::{self, cutover_time};
 use super::{PreviewError, PreviewInput, configs};
+use crate::rules::groups::topics_read;
 use crate::steps::concrete_topics;
-use crate::steps::groups::topics_read;
 use crate::steps::offsets::{TIMESTAMP_SAMPLE, rule_for_group, time_answers};
 use crate::strategy::{Rule, TimeAnswer};
 

@@ -20,8 +20,8 @@ use std::sync::{Arc, Mutex};
 use kmigrate_kafka::{Cluster, Fields, RecordData, TopicPartition};
 use tokio::sync::OnceCell;
 
-use super::context::kafka_error;
 use super::copy::SCAN_IDLE;
+use super::errors::kafka_error;
 use crate::executor::StepError;
 use crate::offset_map::PartitionMap;
 

@@ -10,6 +10,7 @@ use kmigrate_kafka::{Cluster, ClusterConfig, ConnectOptions, TopicPartition};
 use kmigrate_plan::{Plan, PlanDiagnostic};
 use tokio::sync::OnceCell;
 
+use super::errors::kafka_error;
 use crate::executor::{StepError, StepHandle};
 
 /// Options of one apply run that steps act on.
@@ -217,9 +218,4 @@ impl Context {
 /// `expansion` (the DAG's rule, `kmigrate_dag::concrete_topics`, by name).
 pub(crate) fn concrete_topics(plan: &Plan, expansion: &kmigrate_dag::Expansion) -> Vec<String> {
     kmigrate_dag::concrete_topics(plan, expansion).into_iter().map(|t| t.name).collect()
-}
-
-/// Kafka errors become step errors; the broker being briefly away is worth retrying.
-pub fn kafka_error(e: kmigrate_kafka::Error) -> StepError {
-    StepError { transient: e.is_transient(), message: e.to_string() }
 }

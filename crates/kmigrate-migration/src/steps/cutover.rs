@@ -16,12 +16,13 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, FixedOffset, TimeZone, Utc};
 use kmigrate_kafka::TopicPartition;
 use kmigrate_plan::CutoverMode;
-use serde_json::json;
 
-use super::context::{Context, kafka_error};
+use super::context::Context;
+use super::errors::kafka_error;
 use super::wait::Deadline;
 use crate::executor::{StepError, StepHandle, StepOutcome, StepResult};
 use crate::facts::{CutoverSource, PauseReason, ProgressDetail, StepSummary, StepWarning, WaitReason};
+use crate::outputs::{self, CutoverOutputs};
 use crate::rules::cutover::{after_last_records, with_margin};
 
 pub async fn run(ctx: &Context, h: &StepHandle) -> StepResult {
@@ -82,12 +83,12 @@ pub async fn run(ctx: &Context, h: &StepHandle) -> StepResult {
     let margin_ms = ctx.plan.cutover.margin.as_millis() as u64;
     Ok(StepOutcome::Done {
         summary: StepSummary::Cutover { time, from: how, margin_ms },
-        outputs: json!({
-            "time": time.to_rfc3339(),
-            "time_ms": time.timestamp_millis(),
-            "source": how,
-            "newest_source_record_ms": newest,
-            "margin_ms": margin_ms,
+        outputs: outputs::value(&CutoverOutputs {
+            time,
+            time_ms: time.timestamp_millis(),
+            source: how,
+            newest_source_record_ms: newest,
+            margin_ms,
         }),
     })
 }
@@ -112,16 +113,16 @@ async fn copies_caught_up(ctx: &Context, h: &StepHandle) -> Result<bool, StepErr
 }
 
 /// The copy and mirror steps not done yet whose copy has not caught up with the source.
-fn lagging_copies(state: &crate::executor::State) -> Result<Vec<String>, crate::outputs::OutputsError> {
+fn lagging_copies(state: &crate::executor::State) -> Result<Vec<String>, outputs::OutputsError> {
     let mut lagging = Vec::new();
     for (id, st) in &state.steps {
         if st.status == crate::executor::StepStatus::Done {
             continue;
         }
         let behind = if id.starts_with("copy:") {
-            !crate::outputs::copy_in(id, &st.outputs)?.caught_up
+            !outputs::copy_in(id, &st.outputs)?.caught_up
         } else {
-            id.starts_with("mirror:") && !crate::outputs::mirror_in(id, &st.outputs)?.caught_up
+            id.starts_with("mirror:") && !outputs::mirror_in(id, &st.outputs)?.caught_up
         };
         if behind {
             lagging.push(id.clone());

@@ -3,13 +3,13 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::json;
-
-use super::context::{Context, kafka_error};
+use super::context::Context;
+use super::errors::kafka_error;
 use super::groups;
 use super::wait::Deadline;
 use crate::executor::{StepHandle, StepOutcome, StepResult};
 use crate::facts::{PauseReason, ProgressDetail, StepSummary};
+use crate::outputs::{self, DrainOutputs};
 
 pub async fn run(ctx: &Context, h: &StepHandle) -> StepResult {
     let group = groups::spec(ctx, h)?;
@@ -38,7 +38,7 @@ pub async fn run(ctx: &Context, h: &StepHandle) -> StepResult {
         if total == 0 {
             return Ok(StepOutcome::Done {
                 summary: StepSummary::Drain { group: group.id.clone(), partitions: partitions.len() },
-                outputs: json!({ "partitions": partitions.len(), "topics": topics }),
+                outputs: outputs::value(&DrainOutputs { partitions: partitions.len(), topics }),
             });
         }
         let start = *first_lag.get_or_insert(total);

@@ -18,14 +18,14 @@ use kmigrate_connect::{ConnectClient, ConnectError};
 use kmigrate_dag::StepKind;
 use kmigrate_kafka::TopicPartition;
 use kmigrate_plan::Plan;
-use serde_json::json;
 
-use super::context::{ConnectConfig, Context, kafka_error};
+use super::context::{ConnectConfig, Context};
 use super::copy::reconcile::read_chunk;
+use super::errors::kafka_error;
 use crate::executor::StepStatus;
 use crate::executor::{StepError, StepHandle, StepOutcome, StepResult};
-use crate::facts::{PauseReason, ProgressDetail, StepSummary, StepWarning, WaitReason};
-use crate::outputs::{self, MirrorState};
+use crate::facts::{ConnectorWaiting, PauseReason, ProgressDetail, StepSummary, StepWarning, WaitReason};
+use crate::outputs::{self, ConnectorsOutputs, MirrorState, StopMirrorOutputs};
 
 /// The connectors for `topics`, from resolved configurations (apply).
 pub fn rendered(ctx: &Context, connect: &ConnectConfig, topics: &[String]) -> Rendered {
@@ -118,8 +118,10 @@ pub async fn connectors(ctx: &Context, h: &StepHandle) -> StepResult {
                 Some(s) if s.running() => {}
                 // The checkpoint connector has no task while no plan group has offsets on the source.
                 Some(s) if name != &names[0] && s.connector.state == "RUNNING" => {}
-                Some(s) => waiting.push(format!("{name} is {}", s.connector.state)),
-                None => waiting.push(format!("{name} is not listed yet")),
+                Some(s) => {
+                    waiting.push(ConnectorWaiting { name: name.clone(), state: Some(s.connector.state) })
+                }
+                None => waiting.push(ConnectorWaiting { name: name.clone(), state: None }),
             }
         }
         if waiting.is_empty() {
@@ -141,7 +143,7 @@ pub async fn connectors(ctx: &Context, h: &StepHandle) -> StepResult {
     }
     Ok(StepOutcome::Done {
         summary: StepSummary::Connectors { url: connect.url.clone(), connectors: submitted },
-        outputs: json!({ "connectors": names, "url": connect.url }),
+        outputs: outputs::value(&ConnectorsOutputs { connectors: names, url: connect.url.clone() }),
     })
 }
 
@@ -212,7 +214,7 @@ pub async fn mirror(ctx: &Context, h: &StepHandle) -> StepResult {
         }
         if all_at_end && !caught_up {
             caught_up = true;
-            h.save_outputs(outputs::mirror_value(&MirrorState { caught_up: true, copied: None }))?;
+            h.save_outputs(outputs::value(&MirrorState { caught_up: true, copied: None }))?;
         }
         let base = *first.get_or_insert(copied);
         let rate = (copied - base.min(copied)) as f64 / started.elapsed().as_secs_f64().max(0.001);
@@ -223,7 +225,7 @@ pub async fn mirror(ctx: &Context, h: &StepHandle) -> StepResult {
                     records: copied,
                     partitions: partitions.len(),
                 },
-                outputs: outputs::mirror_value(&MirrorState { caught_up: true, copied: Some(copied) }),
+                outputs: outputs::value(&MirrorState { caught_up: true, copied: Some(copied) }),
             });
         }
         h.progress(
@@ -251,9 +253,8 @@ pub async fn stop(ctx: &Context, _h: &StepHandle) -> StepResult {
             absent.push(name);
         }
     }
-    let outputs = json!({ "deleted": deleted, "absent": absent });
     Ok(StepOutcome::Done {
+        outputs: outputs::value(&StopMirrorOutputs { deleted: deleted.clone(), absent: absent.clone() }),
         summary: StepSummary::StopMirror { url: connect.url.clone(), deleted, absent },
-        outputs,
     })
 }

@@ -12,31 +12,10 @@ use std::time::Duration;
 use kmigrate_connect::checkpoint::{self, Checkpoint};
 use kmigrate_connect::mm2;
 use kmigrate_kafka::{Cluster, TopicPartition};
-use serde::{Deserialize, Serialize};
 
-use super::context::kafka_error;
-use super::offsets::Decided;
+use super::errors::kafka_error;
 use crate::executor::StepError;
-
-/// One partition: kmigrate's start and MirrorMaker's.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Mm2Start {
-    pub topic: String,
-    pub partition: i32,
-    /// The group's committed offset on the source that MirrorMaker translated.
-    pub upstream: i64,
-    /// Where MirrorMaker's checkpoint would start the group on the target.
-    pub mirrormaker: i64,
-    /// Where kmigrate starts it (`None`: left uncommitted).
-    pub kmigrate: Option<i64>,
-}
-
-impl Mm2Start {
-    /// Records MirrorMaker's start would skip (> 0) or read again (< 0), against kmigrate's.
-    pub fn difference(&self) -> Option<i64> {
-        Some(self.mirrormaker - self.kmigrate?)
-    }
-}
+use crate::outputs::{Decided, Mm2Start};
 
 /// The latest checkpoint of `group` for every partition, read from the target; empty when the
 /// checkpoint topic does not exist (yet).
@@ -79,7 +58,8 @@ pub async fn read_checkpoints(
     Ok(out)
 }
 
-/// Pure: MirrorMaker's start beside kmigrate's, for every decided partition it has a checkpoint for.
+/// Pure: MirrorMaker's start beside kmigrate's, for every decided partition it has a checkpoint for
+/// (the CLI words them: `offsets:<g>`'s summary, the dry run's notes).
 pub fn compare(decided: &Decided, checkpoints: &BTreeMap<TopicPartition, Checkpoint>) -> Vec<Mm2Start> {
     decided
         .partitions
@@ -97,47 +77,10 @@ pub fn compare(decided: &Decided, checkpoints: &BTreeMap<TopicPartition, Checkpo
         .collect()
 }
 
-/// MirrorMaker's starts alone (before kmigrate decided), for `kmigrate plan`.
-pub fn describe_alone(checkpoints: &BTreeMap<TopicPartition, Checkpoint>) -> String {
-    let each: Vec<String> = checkpoints
-        .iter()
-        .map(|(p, c)| format!("{p} at {} (source offset {})", c.downstream, c.upstream))
-        .collect();
-    format!(
-        "MirrorMaker 2's checkpoints would start the group now at {}; kmigrate's exact start is found at apply, by aligning the logs",
-        each.join(", ")
-    )
-}
-
-/// In words, for the step's summary: "MirrorMaker 2's checkpoints would start orders/0 at 1 (2
-/// records read again), orders/1 at 13 (the same start)".
-pub fn describe(starts: &[Mm2Start], partitions: usize) -> String {
-    if starts.is_empty() {
-        return "MirrorMaker 2 has written no checkpoint for this group (yet)".to_string();
-    }
-    let each: Vec<String> = starts
-        .iter()
-        .map(|s| {
-            let what = match s.difference() {
-                None => "kmigrate leaves it uncommitted".to_string(),
-                Some(0) => "the same start".to_string(),
-                Some(d) if d > 0 => format!("{d} records skipped"),
-                Some(d) => format!("{} records read again", -d),
-            };
-            format!("{}/{} at {} ({what})", s.topic, s.partition, s.mirrormaker)
-        })
-        .collect();
-    let mut text = format!("MirrorMaker 2's checkpoints would start {}", each.join(", "));
-    if starts.len() < partitions {
-        text.push_str(&format!("; no checkpoint for {} partitions", partitions - starts.len()));
-    }
-    text
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::steps::offsets::PartitionDecision;
+    use crate::outputs::PartitionDecision;
     use crate::strategy::Rule;
 
     #[test]
@@ -159,10 +102,8 @@ mod tests {
         let starts = compare(&decided, &cps);
         let diffs: Vec<Option<i64>> = starts.iter().map(Mm2Start::difference).collect();
         assert_eq!(diffs, [Some(-2), Some(0), Some(3), None]);
-        assert_eq!(
-            describe(&starts, 5),
-            "MirrorMaker 2's checkpoints would start t/0 at 1 (2 records read again), t/1 at 13 (the same start), t/2 at 8 (3 records skipped), t/3 at 2 (kmigrate leaves it uncommitted); no checkpoint for 1 partitions"
-        );
-        assert_eq!(describe(&[], 2), "MirrorMaker 2 has written no checkpoint for this group (yet)");
+        let at: Vec<(i32, i64, i64)> =
+            starts.iter().map(|s| (s.partition, s.upstream, s.mirrormaker)).collect();
+        assert_eq!(at, [(0, 7, 1), (1, 13, 13), (2, 9, 8), (3, 2, 2)], "partition 4 has no checkpoint");
     }
 }

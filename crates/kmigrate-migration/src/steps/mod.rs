@@ -6,6 +6,7 @@ mod context;
 pub mod copy;
 pub(crate) mod cutover;
 mod drain;
+mod errors;
 mod expand;
 pub mod export;
 pub(crate) mod groups;

@@ -14,22 +14,28 @@ use kmigrate_kafka::{Cluster, Membership, PartitionTimestamps, TimeOffset, Topic
 use kmigrate_plan::{GroupSpec, OffsetStore, Plan};
 use serde_json::json;
 
-use super::context::{Context, kafka_error};
+use super::context::Context;
 use super::copy::{self, Exact};
+use super::errors::kafka_error;
 use super::{export, groups};
 use crate::executor::{StepError, StepHandle, StepOutcome, StepResult};
 use crate::facts::{Applied, StepSummary, StepWarning};
+use crate::outputs::{self, OffsetsOutputs};
 pub use crate::outputs::{Decided, PartitionDecision};
 use crate::strategy::{self, Decision, PartitionFacts, Rule, TimeAnswer};
 
 pub async fn run(ctx: &Context, h: &StepHandle) -> StepResult {
     let group = groups::spec(ctx, h)?;
-    let saved = h.checkpoint.read(|s| crate::outputs::decided(s, &group.id))?;
+    let saved = h.checkpoint.read(|s| outputs::decided(s, &group.id))?;
     let decided = match saved {
         Some(d) => d,
         None => {
             let d = decide(ctx, h, group).await?;
-            h.save_outputs(json!({ "decided": d }))?;
+            h.save_outputs(outputs::value(&OffsetsOutputs {
+                decided: d.clone(),
+                applied: None,
+                mirrormaker2: None,
+            }))?;
             d
         }
     };
@@ -55,12 +61,13 @@ pub async fn run(ctx: &Context, h: &StepHandle) -> StepResult {
     } else {
         None
     };
-    let mut outputs = json!({ "decided": decided, "applied": applied.as_str() });
-    if let Some(starts) = &mirrormaker2 {
-        outputs["mirrormaker2"] = json!(starts);
-    }
+    let recorded = OffsetsOutputs {
+        decided: decided.clone(),
+        applied: Some(applied.recorded()),
+        mirrormaker2: mirrormaker2.clone(),
+    };
     Ok(StepOutcome::Done {
-        outputs,
+        outputs: outputs::value(&recorded),
         summary: StepSummary::Offsets {
             group: group.id.clone(),
             partitions: offsets.len(),

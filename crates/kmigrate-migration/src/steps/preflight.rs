@@ -5,11 +5,12 @@
 use std::collections::BTreeMap;
 
 use kmigrate_plan::OffsetStore;
-use serde_json::json;
 
-use super::context::{Context, kafka_error};
+use super::context::Context;
+use super::errors::kafka_error;
 use crate::executor::{StepError, StepHandle, StepOutcome, StepResult};
 use crate::facts::{ClusterSeen, StepSummary, StepWarning};
+use crate::outputs::{self, ClusterOutputs, PreflightOutputs};
 use crate::rules::{self, preflight::Problem};
 
 pub async fn run(ctx: &Context, h: &StepHandle) -> StepResult {
@@ -56,9 +57,9 @@ pub async fn run(ctx: &Context, h: &StepHandle) -> StepResult {
         },
     };
     Ok(StepOutcome::Done {
-        outputs: json!({
-            "source": { "cluster_id": sm.cluster_id, "brokers": sm.brokers.len() },
-            "target": { "cluster_id": tm.cluster_id, "brokers": tm.brokers.len() },
+        outputs: outputs::value(&PreflightOutputs {
+            source: ClusterOutputs { cluster_id: sm.cluster_id.clone(), brokers: sm.brokers.len() },
+            target: ClusterOutputs { cluster_id: tm.cluster_id.clone(), brokers: tm.brokers.len() },
         }),
         summary,
     })

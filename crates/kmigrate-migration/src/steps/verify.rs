@@ -4,18 +4,19 @@
 
 use kmigrate_kafka::TopicPartition;
 use kmigrate_plan::{Loss, OffsetStore};
-use serde_json::json;
 
-use super::context::{Context, kafka_error};
+use super::context::Context;
+use super::errors::kafka_error;
 use super::{copy, export};
 use crate::executor::{StepError, StepHandle, StepOutcome, StepResult};
 use crate::facts::{Checked, StepSummary, StepWarning};
+use crate::outputs::{self, VerifyOutputs};
 
 pub async fn run(ctx: &Context, h: &StepHandle) -> StepResult {
     let mut problems = Vec::new();
     let mut checked = Vec::new();
     for group in &ctx.plan.groups {
-        let Some(decided) = h.checkpoint.read(|s| crate::outputs::decided(s, &group.id))? else {
+        let Some(decided) = h.checkpoint.read(|s| outputs::decided(s, &group.id))? else {
             problems.push(format!("group {}: no offsets were recorded", group.id));
             continue;
         };
@@ -80,7 +81,7 @@ pub async fn run(ctx: &Context, h: &StepHandle) -> StepResult {
         return Err(StepError::fatal(problems.join("\n")));
     }
     Ok(StepOutcome::Done {
-        outputs: json!({ "checked": checked, "late": copies.late }),
+        outputs: outputs::value(&VerifyOutputs { checked: checked.clone(), late: copies.late }),
         summary: StepSummary::Verify { checked },
     })
 }

@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 use kmigrate_kafka::{TopicPartition, Watermarks};
 use kmigrate_plan::{GroupSpec, OffsetStore};
 
-use super::super::context::{Context, kafka_error};
+use super::super::context::Context;
+use super::super::errors::kafka_error;
 use super::CopyState;
 use crate::executor::{StepError, StepHandle};
 

@@ -23,7 +23,8 @@ use futures::{StreamExt, TryStreamExt};
 use kmigrate_dag::StepKind;
 use kmigrate_kafka::{Cluster, CopyEnd, CopyOptions, CopyPipe, Fields, TopicConfig};
 
-use super::context::{Context, kafka_error};
+use super::context::Context;
+use super::errors::kafka_error;
 use crate::compression::{CopyCompression, copy_compression};
 use crate::executor::StepStatus;
 use crate::executor::{StepError, StepHandle, StepOutcome, StepResult};
@@ -32,7 +33,7 @@ use crate::offset_map::PartitionMap;
 pub use crate::outputs::CopyState;
 pub use exact::{Exact, copies_of, exact_from, exact_offsets};
 use reconcile::reconcile;
-pub use verify::{CopyCheck, verify};
+pub use verify::verify;
 
 /// Partitions reconciled at once (each holds a short-lived consumer while it reads).
 const RECONCILE_PARALLEL: usize = 8;
@@ -161,7 +162,7 @@ pub async fn run(ctx: &Context, h: &StepHandle) -> StepResult {
                 partitions: state.partitions.len(),
                 this_run: (this_run > 0).then_some(CopyRun { records: this_run, seconds: secs, compression }),
             };
-            Ok(StepOutcome::Done { summary, outputs: crate::outputs::copy_value(&state) })
+            Ok(StepOutcome::Done { summary, outputs: crate::outputs::value(&state) })
         }
     }
 }
@@ -192,7 +193,7 @@ fn save(h: &StepHandle, state: &mut CopyState) -> Result<(), StepError> {
             read.seal(map);
         }
     }
-    h.save_outputs(crate::outputs::copy_value(state))
+    h.save_outputs(crate::outputs::value(state))
 }
 
 /// Progress of the copy: records and bytes so far, rates of this run, the records the source

@@ -9,7 +9,7 @@
 
 use kmigrate_kafka::{Cluster, Fields, RecordData, RecordStream, TopicPartition};
 
-use super::super::context::kafka_error;
+use super::super::errors::kafka_error;
 use super::SCAN_IDLE;
 use crate::executor::StepError;
 use crate::offset_map::PartitionMap;

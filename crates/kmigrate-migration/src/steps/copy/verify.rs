@@ -23,7 +23,8 @@ use futures::{StreamExt, TryStreamExt};
 use kmigrate_kafka::{Cluster, Fields, TopicPartition, timestamp_kept};
 use tokio::sync::mpsc;
 
-use super::super::context::{Context, kafka_error};
+use super::super::context::Context;
+use super::super::errors::kafka_error;
 use super::digest::{PartitionDigest, TargetRead, block_range};
 use super::{SCAN_IDLE, kept_fields};
 use crate::executor::{StepError, StepHandle};
