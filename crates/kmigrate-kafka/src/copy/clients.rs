@@ -46,13 +46,14 @@ impl Sizes {
         let buffer = u64::from(options.buffer_kbytes) * KIB;
         let producer_queue_kbytes = (buffer.max(2 * message_max_bytes) / KIB).min(MAX_QUEUE_KBYTES);
         let source_largest = options.source_max_bytes.unwrap_or(MIB) + FRAMING;
-        // Fetches of a megabyte per partition, four in all (librdkafka's per-partition default):
-        // every record read keeps its whole fetch answer alive until it is produced, and answers
-        // above glibc's mmap threshold are mapped and zeroed afresh each time. 16 and 64 MiB
-        // doubled the peak RSS (about 270 against 130 MiB at 3M records) and spent a tenth of the
-        // process's CPU clearing pages, for no throughput (BENCHMARKS.md, issue 15).
-        let partition_fetch_bytes = MIB.max(source_largest).min(MAX_RECEIVE_BYTES / 2);
-        let fetch_max_bytes = (4 * MIB).max(partition_fetch_bytes);
+        // Fetches of 4 MiB per partition, 16 MiB in all: every record read keeps its whole fetch
+        // answer alive until it is produced, and answers above glibc's largest mmap threshold
+        // (32 MiB) are mapped and zeroed afresh each time. 16 and 64 MiB peaked at about 270 MiB
+        // RSS at 3M records (a tenth of the process's CPU clearing pages); 1 and 4 MiB at 127 MiB
+        // but cost the source broker more fetches; 4 and 16 MiB: 145 MiB, and the least CPU of the
+        // three (BENCHMARKS.md, issue 15).
+        let partition_fetch_bytes = (4 * MIB).max(source_largest).min(MAX_RECEIVE_BYTES / 2);
+        let fetch_max_bytes = (16 * MIB).max(partition_fetch_bytes);
         let receive_max_bytes = (fetch_max_bytes + MIB).min(MAX_RECEIVE_BYTES);
         let consumer_queue_kbytes =
             (buffer.max(2 * source_largest) / KIB).clamp(1, MAX_CONSUMER_QUEUE_KBYTES);
@@ -139,7 +140,7 @@ mod tests {
         assert_eq!(s.batch_size, MIB);
         assert_eq!(s.producer_queue_kbytes, 8 * 1024);
         assert_eq!(s.consumer_queue_kbytes, 8 * 1024);
-        assert_eq!((s.partition_fetch_bytes, s.fetch_max_bytes), (MIB + FRAMING, 4 * MIB));
+        assert_eq!((s.partition_fetch_bytes, s.fetch_max_bytes), (4 * MIB, 16 * MIB));
     }
 
     #[test]
