@@ -32,7 +32,8 @@
 #   NO_BUILD=1         do not run cargo (use the binaries already in target/release)
 #   COMPRESSION        the codec of every writer (default none, the conditions of BENCHMARKS.md's
 #                      tables): the seeded source batches, the limit producer, kcat -P, and the copy
-#                      (`sync.compression`; not given to KMIGRATE_BASELINE, whose plans lack the key)
+#                      (`sync.compression`; also given to KMIGRATE_BASELINE if its `validate` takes
+#                      the key: without it, a baseline compresses as kmigrate decides, lz4 here)
 #   KCAT_LIBRDKAFKA    a directory holding a current librdkafka.so.1 for kcat (Debian's kcat links
 #                      librdkafka 2.0.2, which cannot parse tansu's ApiVersions answer: "Read
 #                      underflow"). Default: built once into the cache from the source that
@@ -213,6 +214,15 @@ $(time_field "$dir/time" 'System time')")"
   stop_broker "$broker_pid"
 }
 
+# takes_compression BINARY: whether its plans have `sync.compression` (kmigrate's always; an older
+# baseline's only if its `validate` accepts the key).
+takes_compression() {
+  [ "$1" = "$kmigrate" ] && return 0
+  local plan="$out/takes-compression.yaml"
+  printf 'version: 1\nname: probe\nsource:\n  bootstrap_servers: "127.0.0.1:1"\ntarget:\n  bootstrap_servers: "127.0.0.1:2"\ntopics:\n  - t\ndata: synced\nsync:\n  by: kmigrate\n  compression: none\ncutover:\n  at: "2024-01-01T00:00:00+00:00"\n' >"$plan"
+  "$1" validate "$plan" >/dev/null 2>&1
+}
+
 # run_kmigrate NAME TOPIC RECORDS [BINARY]
 run_kmigrate() {
   local name=$1 topic=$2 n=$3 bin=${4:-$kmigrate} dir="$out/$1" km_pid t0="" t1="" c0=0 c1=0 b0=0 b1=0 line copy_hwm=0
@@ -230,7 +240,7 @@ topics:
 data: synced
 sync:
   by: kmigrate
-$([ "$bin" = "$kmigrate" ] && echo "  compression: $COMPRESSION")
+$(takes_compression "$bin" && echo "  compression: $COMPRESSION")
 cutover:
   at: "2024-01-01T00:00:00+00:00"
 EOF

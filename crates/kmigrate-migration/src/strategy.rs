@@ -115,6 +115,19 @@ pub enum DecideError {
     MissingFact(&'static str),
 }
 
+/// The words a [`Decision::note`] ends with when a by-time lookup found no record at or after the
+/// time (the partition starts at its end). Notes are recorded as text in the state file; this is
+/// the one place the words are written and recognised ([`Decision::at_end_of_partition`]).
+const END_OF_PARTITION: &str = "end of partition";
+
+impl Decision {
+    /// Whether a by-time lookup found no record at or after the time, so the partition starts at
+    /// its end (read from the note, which is what the state file records).
+    pub fn at_end_of_partition(note: Option<&str>) -> bool {
+        note.is_some_and(|n| n.contains(&format!(": {END_OF_PARTITION}")))
+    }
+}
+
 /// The start offset for one partition under `rule`, clamped into the retained range.
 pub fn decide(rule: &Rule, f: &PartitionFacts) -> Result<Decision, DecideError> {
     if matches!(rule, Rule::ExactFromMap | Rule::ExactFromAlignment) && f.no_source_commit {
@@ -135,7 +148,7 @@ pub fn decide(rule: &Rule, f: &PartitionFacts) -> Result<Decision, DecideError> 
         Rule::ByTime { time } => match f.by_time.ok_or(DecideError::MissingFact("the by-time lookup"))? {
             TimeAnswer::Offset(o) => (o, None),
             TimeAnswer::End => {
-                (f.latest, Some(format!("no record at or after {}: end of partition", time.to_rfc3339())))
+                (f.latest, Some(format!("no record at or after {}: {END_OF_PARTITION}", time.to_rfc3339())))
             }
             TimeAnswer::NoTimestamps => return Err(DecideError::NoTimestamps),
         },
@@ -239,7 +252,10 @@ mod tests {
         assert_eq!(decide(&by_time, &at(TimeAnswer::Offset(4100))).unwrap().offset, Some(4100));
         let end = decide(&by_time, &at(TimeAnswer::End)).unwrap();
         assert_eq!(end.offset, Some(5000));
-        assert!(end.note.unwrap().contains("end of partition"));
+        assert!(Decision::at_end_of_partition(end.note.as_deref()));
+        assert!(!Decision::at_end_of_partition(Some(
+            "9000 is past the end of the partition: clamped to 5000"
+        )));
         assert_eq!(decide(&by_time, &at(TimeAnswer::NoTimestamps)), Err(DecideError::NoTimestamps));
         assert_eq!(decide(&by_time, &facts), Err(DecideError::MissingFact("the by-time lookup")));
 

@@ -14,17 +14,24 @@ pub fn recorded(s: &RecordedSummary) -> String {
     }
 }
 
+/// `1 broker`, `3 brokers`.
+fn counted(n: usize, noun: &str) -> String {
+    if n == 1 { format!("1 {noun}") } else { format!("{n} {noun}s") }
+}
+
 /// One line saying what a step did.
 pub fn summary(s: &StepSummary) -> String {
     match s {
-        StepSummary::Preflight { source, target } => format!(
-            "source {} ({} brokers, {} topics), target {} ({} brokers)",
-            source.bootstrap_servers,
-            source.brokers,
-            source.topics.unwrap_or_default(),
-            target.bootstrap_servers,
-            target.brokers
-        ),
+        StepSummary::Preflight { source, target } => {
+            let topics = source.topics.map(|t| format!(", {}", counted(t, "topic"))).unwrap_or_default();
+            format!(
+                "source {} ({}{topics}), target {} ({})",
+                source.bootstrap_servers,
+                counted(source.brokers, "broker"),
+                target.bootstrap_servers,
+                counted(target.brokers, "broker")
+            )
+        }
         StepSummary::Expand { pattern, topics } => format!("{topics} topic(s) match {pattern}"),
         StepSummary::Topic { change } => topic(change),
         StepSummary::Connectors { url, connectors } => {

@@ -43,7 +43,7 @@ pub async fn run(ctx: &Context, h: &StepHandle) -> StepResult {
     let at_end = decided
         .partitions
         .iter()
-        .filter(|p| p.note.as_deref().is_some_and(|n| n.contains("end of partition")))
+        .filter(|p| crate::strategy::Decision::at_end_of_partition(p.note.as_deref()))
         .count();
     let applied = match group.offsets {
         OffsetStore::BrokerManaged => commit(ctx, h, group, &offsets).await?,
