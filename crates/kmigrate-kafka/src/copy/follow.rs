@@ -51,9 +51,13 @@ impl Follower {
             &[
                 // It reads behind the producer, as the target acknowledges records: fetches wait
                 // for a megabyte (fewer, larger fetches for the brokers and this reader to serve
-                // while the copy runs), or this long (what the tail can add at the copy's end).
+                // while the copy runs), or 20 ms, like the copy's consumer. The copy step waits for
+                // this reader to reach the end of the copies, so the wait bounds its tail; and
+                // tansu waits it out on every fetch, returning about a batch per partition: at
+                // 100 ms the reader took 6 s for 1M records there, the copy itself 2 s
+                // (BENCHMARKS.md, issue 15).
                 ("fetch.min.bytes", (1 << 20).to_string()),
-                ("fetch.wait.max.ms", "100".to_string()),
+                ("fetch.wait.max.ms", "20".to_string()),
                 // Answers of a few megabytes stay below glibc's mmap threshold (see the copy's
                 // `clients::Sizes`): the memory is reused, not mapped and zeroed per fetch.
                 ("max.partition.fetch.bytes", (1 << 20).to_string()),
