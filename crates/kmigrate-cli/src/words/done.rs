@@ -238,3 +238,17 @@ pub(super) fn left_uncommitted(partitions: &[String]) -> String {
         partitions.join(", ")
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use kmigrate_migration::facts::{ClusterSeen, StepSummary};
+
+    #[test]
+    fn preflight_counts_brokers_and_topics_in_the_singular_and_the_plural() {
+        let seen = |brokers, topics| ClusterSeen { bootstrap_servers: "k:9092".into(), brokers, topics };
+        let one = StepSummary::Preflight { source: seen(1, Some(1)), target: seen(1, None) };
+        assert_eq!(super::summary(&one), "source k:9092 (1 broker, 1 topic), target k:9092 (1 broker)");
+        let many = StepSummary::Preflight { source: seen(3, Some(0)), target: seen(5, None) };
+        assert_eq!(super::summary(&many), "source k:9092 (3 brokers, 0 topics), target k:9092 (5 brokers)");
+    }
+}
